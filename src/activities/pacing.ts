@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { AppDb } from '../db/database.ts';
+
+/**
+ * Headroom on the documented allowance: calls leave at their slot, but network jitter can bring
+ * two of them closer together at Trustpilot's end than they left ours.
+ */
+const PACING_HEADROOM = 1.02;
+
+export function slotIntervalMs(rateLimit: { calls: number; perSeconds: number }): number {
+  return Math.ceil(((rateLimit.perSeconds * 1000) / rateLimit.calls) * PACING_HEADROOM);
+}
+
+export function pacingKey(apiUrl: string, apiKey: string): string {
+  return createHash('sha256').update(`${apiUrl}\n${apiKey}`).digest('base64url');
+}
+
+/**
+ * Reserves the next call slot for a credential set, shared by every worker through one row in
+ * Postgres: each reservation moves the row's next free slot forward by one interval. Calls are
+ * thereby spaced evenly at the allowed rate across all processes, so a run at the limit gets no 429.
+ * Returns how long to wait before calling.
+ */
+export async function reserveSlot(db: AppDb, key: string, intervalMs: number): Promise<number> {
+  const interval = sql`make_interval(secs => ${intervalMs / 1000})`;
+  const result = await sql<{ wait_ms: number }>`
+    insert into app.rate_limits as r (key, next_slot_at) values (${key}, clock_timestamp() + ${interval})
+    on conflict (key) do update
+      set next_slot_at = greatest(r.next_slot_at, clock_timestamp()) + ${interval}
+    returning greatest(0, extract(epoch from (r.next_slot_at - ${interval} - clock_timestamp())) * 1000)::float8 as wait_ms
+  `.execute(db);
+  return result.rows[0]?.wait_ms ?? 0;
+}

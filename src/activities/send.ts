@@ -1,0 +1,132 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { InvitationRequest } from '../domain/index.ts';
+import { createTrustpilotClient, isTrustpilotError, type TrustpilotClient, type TrustpilotCredentials } from '../trustpilot/index.ts';
+import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../workflows/types.ts';
+import { resolveCredentials } from './credentials.ts';
+import type { ActivityDeps } from './deps.ts';
+import { misconfigured } from './failures.ts';
+import { pacingKey, reserveSlot, slotIntervalMs } from './pacing.ts';
+import type { RunConfig } from './run-config.ts';
+
+const BACKOFF_BASE_MS = 2_000;
+const BACKOFF_MAX_MS = 120_000;
+
+/** Exponential backoff with full jitter, so that many rows failing together do not retry in lockstep. */
+export function backoffDelayMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number) => Promise<RunConfig>) {
+  const { db } = deps;
+  const clients = new Map<string, TrustpilotClient>();
+
+  function clientFor(credentials: TrustpilotCredentials): TrustpilotClient {
+    const user = credentials.grant === 'password' ? credentials.username : credentials.businessUserId;
+    const key = [deps.trustpilot.apiUrl, deps.trustpilot.invitationsApiUrl, credentials.grant, credentials.apiKey, user].join('\n');
+    let client = clients.get(key);
+    if (!client) {
+      client = createTrustpilotClient({ ...deps.trustpilot, credentials });
+      clients.set(key, client);
+    }
+    return client;
+  }
+
+  /**
+   * Sends one ledger entry's invitation. The ledger is written before and after the call, so a
+   * retried or replayed attempt that finds 'sent' does nothing.
+   */
+  async function sendInvitation(input: SendInvitationInput): Promise<SendOutcome> {
+    const context = Context.current();
+    const entry = await db
+      .selectFrom('app.ledger')
+      .select(['id', 'status', 'payload', 'attempts'])
+      .where('id', '=', input.entryId)
+      .executeTakeFirstOrThrow();
+    if (entry.status === 'sent') return 'already_sent';
+    if (entry.status !== 'pending' && entry.status !== 'failed' && entry.status !== 'sending') return 'not_sendable';
+    if (!entry.payload) throw misconfigured(`Ledger entry ${entry.id} has no payload to send`);
+
+    const { destination, resolved } = await runConfig(input.runId);
+    const credentials = resolveCredentials(destination, deps.env);
+    const client = clientFor(credentials);
+
+    const wait = await reserveSlot(db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
+    if (wait > 0) await context.sleep(wait);
+    context.heartbeat();
+
+    // 'sending' marks the one window for a duplicate: if this process dies before the result is
+    // written, the next attempt finds 'sending' and knows the call may already have gone through.
+    await db
+      .updateTable('app.ledger')
+      .set((eb) => ({
+        status: 'sending',
+        attempts: eb('attempts', '+', 1),
+        in_doubt: entry.status === 'sending' ? true : eb.ref('in_doubt'),
+        updated_at: new Date(),
+      }))
+      .where('id', '=', entry.id)
+      .execute();
+
+    try {
+      await client.createInvitation(resolved.businessUnitId, entry.payload as unknown as InvitationRequest, {
+        signal: context.cancellationSignal,
+      });
+    } catch (error) {
+      if (!isTrustpilotError(error)) {
+        await recordFailure(entry.id, 'failed', 'unexpected', error instanceof Error ? error.message : String(error), true);
+        throw error;
+      }
+      if (error.kind === 'rejected') {
+        await recordFailure(entry.id, 'rejected', 'rejected_by_trustpilot', error.message, false);
+        return 'rejected';
+      }
+      if (error.kind === 'misconfigured') {
+        // The row itself is fine: keep it for the next run, after the configuration is fixed.
+        await recordFailure(entry.id, 'failed', 'misconfigured', error.message, false);
+        throw misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
+      }
+      // No HTTP status means the request may have reached Trustpilot before the connection failed.
+      const outcomeUnknown = error.status === undefined;
+      await recordFailure(entry.id, 'failed', 'retryable', error.message, outcomeUnknown);
+      throw ApplicationFailure.create({
+        message: error.message,
+        type: SEND_FAILED_FAILURE,
+        nextRetryDelay: error.retryAfterMs ?? backoffDelayMs(context.info.attempt),
+      });
+    }
+
+    await db
+      .updateTable('app.ledger')
+      .set({ status: 'sent', sent_at: new Date(), payload: null, error_class: null, error_message: null, updated_at: new Date() })
+      .where('id', '=', entry.id)
+      .execute();
+    return 'sent';
+  }
+
+  async function recordFailure(
+    entryId: number,
+    status: 'failed' | 'rejected',
+    errorClass: string,
+    message: string,
+    outcomeUnknown: boolean,
+  ): Promise<void> {
+    await db
+      .updateTable('app.ledger')
+      .set((eb) => ({
+        status,
+        error_class: errorClass,
+        error_message: message,
+        in_doubt: outcomeUnknown ? true : eb.ref('in_doubt'),
+        updated_at: new Date(),
+      }))
+      .where('id', '=', entryId)
+      .execute();
+    if (status === 'rejected') {
+      // A rejected row is never sent again with this content; its personal data need not stay.
+      await db.updateTable('app.ledger').set({ payload: null }).where('id', '=', entryId).execute();
+    }
+  }
+
+  return { sendInvitation };
+}

@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { InvitationsClient } from '../client.ts';
+import { readEnv } from '../config/env.ts';
+import { ConfigValidationError, NotFoundError, saveActivation, saveDestination } from '../db/config-store.ts';
+import { openServices, type Services } from '../runtime/services.ts';
+import { formatRunLine } from '../dev/run-watcher.ts';
+import type { RunSummary } from '../workflows/types.ts';
+
+async function withClient<T>(action: (client: InvitationsClient, services: Services) => Promise<T>): Promise<T> {
+  const env = readEnv();
+  const services = await openServices(env, { migrate: true });
+  try {
+    return await action(new InvitationsClient({ temporal: services.temporal, db: services.db, taskQueue: env.TEMPORAL_TASK_QUEUE }), services);
+  } finally {
+    await services.close();
+  }
+}
+
+function printSummary(summary: RunSummary, json: boolean): void {
+  if (json) console.log(JSON.stringify(summary, null, 2));
+  else console.log(formatRunLine(summary));
+}
+
+function positiveInt(value: string): number {
+  const parsed = Number.parseInt(value, 10);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+}
+
+interface ConfigFile {
+  destinations?: unknown[];
+  activations?: unknown[];
+}
+
+function asConfigFile(content: unknown, file: string): ConfigFile {
+  if (typeof content !== 'object' || content === null) throw new Error(`${file}: expected a JSON object`);
+  if ('destinations' in content || 'activations' in content) return content as ConfigFile;
+  if ('destinationId' in content) return { activations: [content] };
+  return { destinations: [content] };
+}
+
+const program = new Command()
+  .name('trustpilot-invitations')
+  .description('Send Trustpilot review invitations from warehouse segments')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('start a run of an activation now and wait for its summary')
+  .argument('<activationId>')
+  .option('--json', 'print the summary as JSON')
+  .action(async (activationId: string, options: { json?: boolean }) => {
+    const summary = await withClient((client) => client.runNow(activationId));
+    printSummary(summary, options.json ?? false);
+    if (summary.status === 'failed') process.exitCode = 2;
+  });
+
+program
+  .command('apply')
+  .description('validate and save destinations and activations from JSON files, and sync their schedules')
+  .argument('<files...>')
+  .action(async (files: string[]) => {
+    await withClient(async (client, services) => {
+      for (const file of files) {
+        const config = asConfigFile(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+        for (const destination of config.destinations ?? []) {
+          const saved = await saveDestination(services.db, destination);
+          console.log(`destination ${saved.id}: saved`);
+        }
+        for (const activation of config.activations ?? []) {
+          const saved = await saveActivation(services.db, activation);
+          await client.ensureSchedule(saved.activation.id);
+          console.log(`activation ${saved.activation.id}: saved, schedule in sync`);
+        }
+      }
+    });
+  });
+
+program
+  .command('runs')
+  .description('list the recent runs of an activation')
+  .argument('<activationId>')
+  .option('--limit <n>', 'how many', positiveInt, 20)
+  .option('--json', 'print JSON')
+  .action(async (activationId: string, options: { limit: number; json?: boolean }) => {
+    const runs = await withClient((client) => client.recentRuns(activationId, options.limit));
+    if (options.json) console.log(JSON.stringify(runs, null, 2));
+    else for (const run of runs) console.log(formatRunLine(run));
+  });
+
+program
+  .command('trigger')
+  .description("trigger the activation's schedule now (skipped if a run is in progress)")
+  .argument('<activationId>')
+  .action(async (activationId: string) => {
+    await withClient((client) => client.triggerSchedule(activationId));
+    console.log(`schedule of ${activationId} triggered`);
+  });
+
+program
+  .command('sync-schedules')
+  .description('create or update the Temporal schedule of every activation')
+  .action(async () => {
+    const ids = await withClient((client) => client.ensureAllSchedules());
+    console.log(`schedules in sync: ${ids.join(', ') || '(no activations)'}`);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof ConfigValidationError || error instanceof NotFoundError) console.error(error.message);
+  else console.error(error instanceof Error ? `Error: ${error.message}` : String(error));
+  process.exit(1);
+});

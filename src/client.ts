@@ -1,0 +1,97 @@
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { loadActivation, listActivations } from './db/config-store.ts';
+import type { AppDb } from './db/database.ts';
+import { getRunSummary, toRunSummary } from './activities/runs.ts';
+import { activationSearchAttribute, ensureSchedule, triggerSchedule, workflowIdPrefixFor } from './schedules/index.ts';
+import type { RunSummary } from './workflows/types.ts';
+import type { activationRun } from './workflows/index.ts';
+
+export interface InvitationsClientOptions {
+  temporal: Client;
+  db: AppDb;
+  taskQueue: string;
+}
+
+export type { RunSummary };
+
+/** The typed way for programs to start runs, manage schedules and read run outcomes. */
+export class InvitationsClient {
+  constructor(private readonly options: InvitationsClientOptions) {}
+
+  /** Starts a run now, outside the schedule. A run already in progress makes this one a no-op ('skipped'). */
+  async startRun(activationId: string): Promise<WorkflowHandle<typeof activationRun>> {
+    await loadActivation(this.options.db, activationId);
+    return await this.options.temporal.workflow.start('activationRun', {
+      args: [{ activationId }],
+      taskQueue: this.options.taskQueue,
+      workflowId: `${workflowIdPrefixFor(activationId)}-manual-${new Date().toISOString()}`,
+      typedSearchAttributes: [{ key: activationSearchAttribute, value: activationId }],
+    });
+  }
+
+  /** Starts a run and waits for its summary; a failed run's summary carries its error. */
+  async runNow(activationId: string): Promise<RunSummary> {
+    const handle = await this.startRun(activationId);
+    return await this.waitForRun(handle.workflowId);
+  }
+
+  async waitForRun(workflowId: string): Promise<RunSummary> {
+    try {
+      return await this.options.temporal.workflow.getHandle<typeof activationRun>(workflowId).result();
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError)) throw error;
+      const run = await this.options.db
+        .selectFrom('app.runs')
+        .selectAll()
+        .where('workflow_id', '=', workflowId)
+        .orderBy('id', 'desc')
+        .executeTakeFirst();
+      if (!run) throw error;
+      return toRunSummary(run);
+    }
+  }
+
+  async runSummary(runId: number): Promise<RunSummary> {
+    return await getRunSummary(this.options.db, runId);
+  }
+
+  async recentRuns(activationId: string, limit = 20): Promise<RunSummary[]> {
+    const runs = await this.options.db
+      .selectFrom('app.runs')
+      .selectAll()
+      .where('activation_id', '=', activationId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return runs.map(toRunSummary);
+  }
+
+  async ensureSchedule(activationId: string): Promise<void> {
+    const { activation } = await loadActivation(this.options.db, activationId);
+    await ensureSchedule(this.options.temporal, activation, this.options.taskQueue);
+  }
+
+  async ensureAllSchedules(): Promise<string[]> {
+    const activations = await listActivations(this.options.db);
+    for (const { config } of activations) await ensureSchedule(this.options.temporal, config, this.options.taskQueue);
+    return activations.map((activation) => activation.id);
+  }
+
+  async triggerSchedule(activationId: string): Promise<void> {
+    await triggerSchedule(this.options.temporal, activationId);
+  }
+
+  async isWorkflowOpen(workflowId: string): Promise<boolean> {
+    return await isWorkflowOpen(this.options.temporal, workflowId);
+  }
+}
+
+export async function isWorkflowOpen(temporal: Client, workflowId: string): Promise<boolean> {
+  try {
+    const description = await temporal.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}

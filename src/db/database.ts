@@ -1,0 +1,25 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+import type { WarehouseDb } from '../source/reader.ts';
+
+// bigint ids and counts fit comfortably in a JS number here; strings would leak into every caller.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+export type AppDb = Kysely<Database>;
+
+export function createPool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  // An idle client losing its server (e.g. Postgres restarting) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export function createAppDb(connectionString: string, options: { max?: number } = {}): AppDb {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(connectionString, options.max) }) });
+}
+
+/** The marketer's warehouse: tables we do not own, so untyped. */
+export function createWarehouseDb(connectionString: string): WarehouseDb {
+  return new Kysely({ dialect: new PostgresDialect({ pool: createPool(connectionString) }) }) as WarehouseDb;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { isDuration, parseDuration } from './duration.ts';
+import { isHttpUrl, isValidEmailAddress } from './formats.ts';
+import { DISPLAY_NAME_MAX_LENGTH, IDENTIFIER_MAX_LENGTH, SKU_MAX_LENGTH, TEMPLATE_ID_MAX_LENGTH } from './limits.ts';
+
+/** Field-level schemas shared by the destination and activation schemas. */
+
+export const slugSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'must be a slug: lower-case letters, digits and -, starting with a letter or digit, at most 63 characters' });
+
+export const identifierSchema = z
+  .string()
+  .max(IDENTIFIER_MAX_LENGTH, { error: `must be at most ${IDENTIFIER_MAX_LENGTH} characters` })
+  .regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a plain SQL identifier: letters, digits, _ or $, not starting with a digit' });
+
+/** Columns may be quoted identifiers in the source (spaces, capitals), so only emptiness and length are checked. */
+export const columnNameSchema = z
+  .string()
+  .max(IDENTIFIER_MAX_LENGTH, { error: `column names are at most ${IDENTIFIER_MAX_LENGTH} characters` })
+  .refine((value) => value.trim() !== '', { error: 'column name must not be empty' });
+
+export const envVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+  error: 'must be the NAME of an environment variable (A-Z, 0-9, _), e.g. TRUSTPILOT_API_KEY, not its value',
+});
+
+export const displayNameSchema = z.string().trim().min(1, { error: 'must not be empty' }).max(DISPLAY_NAME_MAX_LENGTH);
+
+export const templateIdSchema = z.string().trim().min(1, { error: 'must not be empty' }).max(TEMPLATE_ID_MAX_LENGTH);
+
+export const httpUrlSchema = z.string().trim().refine(isHttpUrl, { error: 'must be an http:// or https:// URL' });
+
+export const emailAddressSchema = z.string().trim().refine(isValidEmailAddress, { error: 'must be a valid email address' });
+
+export const skuSchema = z
+  .string({
+    error: (issue) =>
+      typeof issue.input === 'object' && issue.input !== null
+        ? 'Full product objects are not supported: provide product SKUs only'
+        : 'a SKU must be text',
+  })
+  .trim()
+  .min(1, { error: 'a SKU must not be empty' })
+  .max(SKU_MAX_LENGTH, { error: `a SKU is at most ${SKU_MAX_LENGTH} characters` });
+
+/** A duration such as '30s', '5m', '1h', '1d' no shorter than `minimumMilliseconds`. */
+export function durationSchema(minimumMilliseconds: number, minimumText: string) {
+  return z
+    .string()
+    .refine(isDuration, { error: "must be a duration like '30s', '5m', '2h' or '1d'", abort: true })
+    .refine((text) => parseDuration(text) >= minimumMilliseconds, { error: `must be at least ${minimumText}` });
+}
+
+const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
+
+/** Five-field cron (minute hour day-of-month month day-of-week); Temporal interprets it. */
+export const cronSchema = z.string().refine(
+  (text) => {
+    const fields = text.trim().split(/\s+/);
+    return fields.length === 5 && fields.every((field) => CRON_FIELD.test(field));
+  },
+  { error: "must be a 5-field cron expression, e.g. '*/15 * * * *'" },
+);

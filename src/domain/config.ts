@@ -1,0 +1,244 @@
+import { z } from 'zod';
+import {
+  columnNameSchema,
+  cronSchema,
+  displayNameSchema,
+  durationSchema,
+  emailAddressSchema,
+  envVarNameSchema,
+  httpUrlSchema,
+  identifierSchema,
+  skuSchema,
+  slugSchema,
+  templateIdSchema,
+} from './config-fields.ts';
+import { BUSINESS_UNIT_ID_MAX_LENGTH, SENDER_NAME_MAX_LENGTH, SKUS_MAX_COUNT, SQL_MAX_LENGTH } from './limits.ts';
+import { findReadOnlySqlProblem } from './read-only-sql.ts';
+import { credentialValueHint, strictObjectWithHints } from './strict-object.ts';
+import { activationRuleIssues, destinationRuleIssues } from './config-rules.ts';
+
+export { parseDuration } from './duration.ts';
+
+export const invitationTypeSchema = z.enum(['service', 'product', 'both'], {
+  error: "invitationType must be 'service', 'product' or 'both'",
+});
+export type InvitationType = z.output<typeof invitationTypeSchema>;
+
+const invitationSettingsShape = {
+  serviceTemplateId: templateIdSchema.optional(),
+  serviceRedirectUri: httpUrlSchema.optional(),
+  productTemplateId: templateIdSchema.optional(),
+  productRedirectUri: httpUrlSchema.optional(),
+  senderName: z.string().trim().min(1, { error: 'must not be empty' }).max(SENDER_NAME_MAX_LENGTH).optional(),
+  senderEmail: emailAddressSchema.optional(),
+  replyTo: emailAddressSchema.optional(),
+};
+
+/** Values applied to every invitation; left out, Trustpilot's account defaults apply. */
+export const invitationSettingsSchema = strictObjectWithHints(invitationSettingsShape);
+export type InvitationSettings = z.output<typeof invitationSettingsSchema>;
+export type InvitationSettingsInput = z.input<typeof invitationSettingsSchema>;
+
+const DEFAULT_API_KEY_ENV = 'TRUSTPILOT_API_KEY';
+const DEFAULT_API_SECRET_ENV = 'TRUSTPILOT_API_SECRET';
+const DEFAULT_BUSINESS_USER_ID_ENV = 'TRUSTPILOT_BUSINESS_USER_ID';
+
+/** Credentials are never stored: configuration names the environment variables that hold them. */
+export const credentialsRefSchema = z.discriminatedUnion(
+  'grant',
+  [
+    strictObjectWithHints(
+      {
+        grant: z.literal('client_credentials'),
+        apiKeyEnv: envVarNameSchema.default(DEFAULT_API_KEY_ENV),
+        apiSecretEnv: envVarNameSchema.default(DEFAULT_API_SECRET_ENV),
+        // Client-credential tokens must be sent with a business USER id (not the unit id).
+        businessUserIdEnv: envVarNameSchema.default(DEFAULT_BUSINESS_USER_ID_ENV),
+      },
+      credentialValueHint,
+    ),
+    strictObjectWithHints(
+      {
+        grant: z.literal('password'),
+        apiKeyEnv: envVarNameSchema.default(DEFAULT_API_KEY_ENV),
+        apiSecretEnv: envVarNameSchema.default(DEFAULT_API_SECRET_ENV),
+        usernameEnv: envVarNameSchema.default('TRUSTPILOT_USERNAME'),
+        passwordEnv: envVarNameSchema.default('TRUSTPILOT_PASSWORD'),
+        businessUserIdEnv: envVarNameSchema.optional(),
+      },
+      credentialValueHint,
+    ),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? "grant must be 'client_credentials' or 'password'" : undefined,
+  },
+);
+export type CredentialsRef = z.output<typeof credentialsRefSchema>;
+export type CredentialsRefInput = z.input<typeof credentialsRefSchema>;
+
+/** Trustpilot asks for at most 833 calls per 5 minutes per application. */
+export const rateLimitSchema = strictObjectWithHints({
+  calls: z.int().positive().default(833),
+  perSeconds: z.int().positive().default(300),
+});
+export type RateLimit = z.output<typeof rateLimitSchema>;
+
+export const destinationConfigSchema = strictObjectWithHints(
+  {
+    id: slugSchema,
+    name: displayNameSchema.optional(),
+    businessUnitId: z.string().trim().min(1, { error: 'businessUnitId must not be empty' }).max(BUSINESS_UNIT_ID_MAX_LENGTH),
+    invitationType: invitationTypeSchema,
+    defaults: invitationSettingsSchema.default({}),
+    credentials: credentialsRefSchema.default({
+      grant: 'client_credentials',
+      apiKeyEnv: DEFAULT_API_KEY_ENV,
+      apiSecretEnv: DEFAULT_API_SECRET_ENV,
+      businessUserIdEnv: DEFAULT_BUSINESS_USER_ID_ENV,
+    }),
+    rateLimit: rateLimitSchema.default({ calls: 833, perSeconds: 300 }),
+  },
+  credentialValueHint,
+).superRefine((destination, context) => {
+  for (const issue of destinationRuleIssues(destination)) context.addIssue({ code: 'custom', ...issue });
+});
+export type DestinationConfig = z.output<typeof destinationConfigSchema>;
+export type DestinationConfigInput = z.input<typeof destinationConfigSchema>;
+
+const readOnlySqlSchema = z
+  .string()
+  .max(SQL_MAX_LENGTH)
+  .superRefine((sql, context) => {
+    const problem = findReadOnlySqlProblem(sql);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: `sql ${problem}` });
+  });
+
+export const sourceSchema = z.discriminatedUnion(
+  'kind',
+  [
+    strictObjectWithHints({
+      kind: z.enum(['table', 'view']),
+      schema: identifierSchema.default('public'),
+      name: identifierSchema,
+    }),
+    strictObjectWithHints({ kind: z.literal('query'), sql: readOnlySqlSchema }),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? "kind must be 'table', 'view' or 'query'" : undefined) },
+);
+export type Source = z.output<typeof sourceSchema>;
+export type SourceInput = z.input<typeof sourceSchema>;
+
+/** Which source column feeds each invitation field. */
+export const fieldMappingSchema = strictObjectWithHints({
+  consumerName: columnNameSchema,
+  consumerEmail: columnNameSchema,
+  referenceNumber: columnNameSchema,
+  replyTo: columnNameSchema.optional(),
+  locale: columnNameSchema.optional(),
+  senderName: columnNameSchema.optional(),
+  senderEmail: columnNameSchema.optional(),
+  locationId: columnNameSchema.optional(),
+  serviceReviewTags: columnNameSchema.optional(),
+  productSkus: columnNameSchema.optional(),
+  servicePreferredSendTime: columnNameSchema.optional(),
+  productPreferredSendTime: columnNameSchema.optional(),
+});
+export type FieldMapping = z.output<typeof fieldMappingSchema>;
+export type MappedField = keyof FieldMapping;
+
+const FULL_PRODUCTS_REFUSED = 'Full product objects are not supported: provide product SKUs only';
+const productObjectHint = (key: string) => (/^products?$/i.test(key) ? FULL_PRODUCTS_REFUSED : undefined);
+
+export const productSettingsSchema = z.discriminatedUnion(
+  'mode',
+  [
+    strictObjectWithHints({ mode: z.literal('per_row') }, (key, allowedKeys) =>
+      key === 'skus'
+        ? "skus is only used with mode 'fixed'; with 'per_row' map the SKU column as mapping.productSkus"
+        : (productObjectHint(key) ?? `unknown key '${key}'; allowed keys: ${allowedKeys.join(', ')}`),
+    ),
+    strictObjectWithHints(
+      {
+        mode: z.literal('fixed'),
+        skus: z
+          .array(skuSchema, {
+            error: (issue) =>
+              issue.input === undefined ? "mode 'fixed' needs skus: the product SKUs to invite for on every row" : 'skus must be a list of product SKUs',
+          })
+          .min(1, { error: 'skus must list at least one product SKU' })
+          .max(SKUS_MAX_COUNT, { error: `skus lists at most ${SKUS_MAX_COUNT} product SKUs` })
+          // Duplicates would only make Trustpilot ask twice about the same product.
+          .transform((skus) => [...new Set(skus)]),
+      },
+      productObjectHint,
+    ),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? "mode must be 'per_row' (SKU column mapped as mapping.productSkus) or 'fixed' (with skus)"
+        : undefined,
+  },
+);
+export type ProductSettings = z.output<typeof productSettingsSchema>;
+export type ProductSettingsInput = z.input<typeof productSettingsSchema>;
+
+export const scheduleSchema = strictObjectWithHints({
+  every: durationSchema(60_000, '1m').optional(),
+  cron: cronSchema.optional(),
+  paused: z.boolean().default(false),
+  /** How far back Temporal still starts runs it missed (worker or server down). */
+  catchupWindow: durationSchema(10_000, '10s').default('10m'),
+}).superRefine((schedule, context) => {
+  if ((schedule.every === undefined) === (schedule.cron === undefined)) {
+    context.addIssue({ code: 'custom', message: "set exactly one of 'every' (e.g. '5m') or 'cron' (e.g. '0 * * * *')" });
+  }
+});
+export type Schedule = z.output<typeof scheduleSchema>;
+export type ScheduleInput = z.input<typeof scheduleSchema>;
+
+export const cursorSchema = strictObjectWithHints({
+  column: columnNameSchema,
+  /** Re-reads this far behind the watermark so late-committed rows are still seen. */
+  lookback: durationSchema(0, '0s').default('1d'),
+});
+export type Cursor = z.output<typeof cursorSchema>;
+
+/** Activation-level target: overrides the destination's business unit, type and defaults. */
+export const activationTargetSchema = strictObjectWithHints({
+  ...invitationSettingsShape,
+  businessUnitId: z.string().trim().min(1, { error: 'businessUnitId must not be empty' }).max(BUSINESS_UNIT_ID_MAX_LENGTH).optional(),
+  invitationType: invitationTypeSchema.optional(),
+});
+export type ActivationTarget = z.output<typeof activationTargetSchema>;
+
+export const firstRunPolicySchema = z.enum(['send_all', 'baseline'], {
+  error: "firstRunPolicy must be 'send_all' (invite every existing row) or 'baseline' (record existing rows, invite only later ones)",
+});
+export type FirstRunPolicy = z.output<typeof firstRunPolicySchema>;
+
+export const activationConfigSchema = strictObjectWithHints({
+  id: slugSchema,
+  name: displayNameSchema.optional(),
+  destinationId: slugSchema,
+  source: sourceSchema,
+  primaryKey: z
+    .union([columnNameSchema, z.array(columnNameSchema).min(1, { error: 'primaryKey needs at least one column' })], {
+      error: 'primaryKey must be a column name or a list of column names',
+    })
+    .transform((columns) => (Array.isArray(columns) ? columns : [columns])),
+  cursor: cursorSchema.optional(),
+  target: activationTargetSchema.default({}),
+  products: productSettingsSchema.optional(),
+  mapping: fieldMappingSchema,
+  schedule: scheduleSchema,
+  firstRunPolicy: firstRunPolicySchema.default('send_all'),
+  maxRunsForFailedRows: z.int().min(1).max(100).default(5),
+  concurrency: z.int().min(1).max(100).default(8),
+  enabled: z.boolean().default(true),
+}).superRefine((activation, context) => {
+  for (const issue of activationRuleIssues(activation)) context.addIssue({ code: 'custom', ...issue });
+});
+export type ActivationConfig = z.output<typeof activationConfigSchema>;
+export type ActivationConfigInput = z.input<typeof activationConfigSchema>;

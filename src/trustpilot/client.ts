@@ -1,0 +1,299 @@
+import type { InvitationRequest } from '../domain/invitation-request.ts';
+import { classifyResponse, HINTS, TrustpilotError, type ClassifyContext } from './errors.ts';
+import { sendHttp, type HttpResponse } from './http.ts';
+import { sensitiveValuesOf } from './redact.ts';
+import { createTokenSource } from './token-endpoint.ts';
+import { sharedTokenCache, type AccessToken } from './tokens.ts';
+import type {
+  CallOptions,
+  DeleteInvitationDataRequest,
+  InvitationLinkRequest,
+  InvitationTemplate,
+  TrustpilotClient,
+  TrustpilotClientOptions,
+  TrustpilotCredentials,
+} from './types.ts';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+interface ApiCall {
+  method: 'GET' | 'POST';
+  url: string;
+  body?: unknown;
+  /** Wording for error messages: "Trustpilot rejected <subject> (400)". */
+  subject: string;
+  /** Personal data sent in this call, scrubbed from any error text. */
+  personalData?: { emails?: (string | undefined)[]; names?: (string | undefined)[] };
+  /** True when a lost answer may hide a completed side effect (no idempotency key exists). */
+  mayHaveSideEffects?: boolean;
+  signal?: AbortSignal;
+}
+
+function misconfigured(message: string, hint?: string): TrustpilotError {
+  return new TrustpilotError(message, { kind: 'misconfigured', ...(hint ? { hint } : {}) });
+}
+
+function requireHttpUrl(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw misconfigured(`Trustpilot client option ${name} is missing`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw misconfigured(`Trustpilot client option ${name} is not a valid URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw misconfigured(`Trustpilot client option ${name} must be an http(s) URL`);
+  if (url.username || url.password) throw misconfigured(`Trustpilot client option ${name} must not contain credentials`);
+  if (url.search || url.hash) throw misconfigured(`Trustpilot client option ${name} must not contain a query or fragment`);
+  return value.trim().replace(/\/+$/, '');
+}
+
+/** Names the missing field, never its value. */
+function validateCredentials(credentials: TrustpilotCredentials | undefined): TrustpilotCredentials {
+  if (!credentials || (credentials.grant !== 'client_credentials' && credentials.grant !== 'password')) {
+    throw misconfigured("Trustpilot credentials.grant must be 'client_credentials' or 'password'");
+  }
+  const required: string[] = ['apiKey', 'apiSecret'];
+  if (credentials.grant === 'client_credentials') required.push('businessUserId');
+  else required.push('username', 'password');
+  for (const field of required) {
+    const value = (credentials as unknown as Record<string, unknown>)[field];
+    if (typeof value !== 'string' || value.trim() === '') throw misconfigured(`Trustpilot credentials.${field} is missing`);
+  }
+  return credentials;
+}
+
+function requireBusinessUnitId(businessUnitId: unknown): string {
+  if (typeof businessUnitId !== 'string' || businessUnitId.trim() === '') throw misconfigured('Trustpilot business unit id is missing');
+  return businessUnitId.trim();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function unexpectedBody(subject: string, status: number): TrustpilotError {
+  // A 2xx that is not the documented JSON usually means the URL points at something that is not Trustpilot.
+  return new TrustpilotError(`Trustpilot answered ${subject} (${status}) with an unexpected body`, {
+    kind: 'misconfigured',
+    status,
+    hint: 'Check apiUrl/invitationsApiUrl: they should point at the Trustpilot API hosts.',
+  });
+}
+
+function templateFrom(value: unknown): InvitationTemplate | undefined {
+  if (!isRecord(value) || typeof value['id'] !== 'string') return undefined;
+  const text = (key: string): string => (typeof value[key] === 'string' ? value[key] : '');
+  return {
+    id: value['id'],
+    name: text('name'),
+    isDefaultTemplate: value['isDefaultTemplate'] === true,
+    locale: text('locale'),
+    type: text('type'),
+  };
+}
+
+function localeFrom(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (!isRecord(value)) return undefined;
+  for (const key of ['locale', 'code', 'id', 'languageCode']) {
+    if (typeof value[key] === 'string') return value[key];
+  }
+  return undefined;
+}
+
+export function createTrustpilotClient(options: TrustpilotClientOptions): TrustpilotClient {
+  const apiUrl = requireHttpUrl('apiUrl', options.apiUrl);
+  const invitationsApiUrl = requireHttpUrl('invitationsApiUrl', options.invitationsApiUrl);
+  const credentials = validateCredentials(options.credentials);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw misconfigured('Trustpilot client option timeoutMs must be a positive number');
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const tokenCache = options.tokenCache ?? sharedTokenCache;
+  const tokenSource = createTokenSource({
+    apiUrl,
+    credentials,
+    fetch: fetchImpl,
+    timeoutMs,
+    ...(options.renewBeforeExpirySeconds !== undefined ? { renewBeforeExpirySeconds: options.renewBeforeExpirySeconds } : {}),
+  });
+  const businessUserId = credentials.businessUserId?.trim() || undefined;
+  const secrets = [credentials.apiSecret, ...(credentials.grant === 'password' ? [credentials.password, credentials.username] : [])];
+  const invitationsBase = (businessUnitId: string): string =>
+    `${invitationsApiUrl}/v1/private/business-units/${encodeURIComponent(requireBusinessUnitId(businessUnitId))}`;
+
+  function send(call: ApiCall, token: AccessToken): Promise<HttpResponse> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (businessUserId) headers['x-business-user-id'] = businessUserId;
+    return sendHttp({
+      fetch: fetchImpl,
+      method: call.method,
+      url: call.url,
+      headers,
+      ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+      timeoutMs,
+      ...(call.signal ? { signal: call.signal } : {}),
+      context: { subject: call.subject, ...(call.mayHaveSideEffects ? { mayHaveSideEffects: true } : {}) },
+      successWithoutBodyIsSuccess: call.mayHaveSideEffects === true,
+    });
+  }
+
+  function classifyContext(call: ApiCall, tokens: AccessToken[]): ClassifyContext {
+    return {
+      subject: call.subject,
+      ...(call.mayHaveSideEffects ? { mayHaveSideEffects: true } : {}),
+      sensitiveValues: sensitiveValuesOf({
+        secrets: [
+          ...secrets,
+          ...call.personalData?.emails ?? [],
+          ...tokens.flatMap((t) => [t.accessToken, t.refreshToken]),
+        ],
+        names: call.personalData?.names ?? [],
+      }),
+    };
+  }
+
+  /**
+   * Sends an authorised call. A 401 gets exactly one renewal and one retry; the token cache
+   * decides whether renewing is allowed (it may answer "credentials rejected" instead).
+   */
+  async function authorisedCall(call: ApiCall): Promise<HttpResponse> {
+    const first = await tokenCache.getToken(tokenSource, call.signal);
+    let response = await send(call, first);
+    const used = [first];
+    if (response.status === 401) {
+      tokenCache.reportRejected(tokenSource.key, first.accessToken);
+      const renewed = await tokenCache.getToken(tokenSource, call.signal);
+      used.push(renewed);
+      if (renewed.accessToken !== first.accessToken) {
+        response = await send(call, renewed);
+        if (response.status === 401) tokenCache.reportRejected(tokenSource.key, renewed.accessToken);
+      }
+    }
+    if (!response.ok) throw classifyResponse(response.status, response.headers, response.bodyText, classifyContext(call, used));
+    return response;
+  }
+
+  /** Fails fast on the most common configuration mistake instead of spending a call on a certain 403. */
+  function assertBusinessUserIsNotUnit(businessUnitId: string): void {
+    if (businessUserId !== undefined && businessUserId === businessUnitId.trim()) {
+      throw new TrustpilotError('Trustpilot businessUserId is set to the business unit id (would fail with 403 errorCode 1014)', {
+        kind: 'misconfigured',
+        errorCode: '1014',
+        hint: HINTS.businessUserIdIsUnitId,
+      });
+    }
+  }
+
+  return {
+    async createInvitation(businessUnitId: string, body: InvitationRequest, callOptions?: CallOptions) {
+      const url = `${invitationsBase(businessUnitId)}/email-invitations`;
+      assertBusinessUserIsNotUnit(businessUnitId);
+      const response = await authorisedCall({
+        method: 'POST',
+        url,
+        body,
+        subject: 'the invitation',
+        personalData: { emails: [body.consumerEmail, body.senderEmail, body.replyTo], names: [body.consumerName, body.senderName] },
+        mayHaveSideEffects: true,
+        ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
+      });
+      // The success body is undocumented: take an id when one is there, never fail on its absence.
+      const parsed = parseJson(response.bodyText);
+      const id = isRecord(parsed) && typeof parsed['id'] === 'string' ? parsed['id'] : undefined;
+      return id === undefined ? { status: response.status } : { status: response.status, id };
+    },
+
+    async listTemplates(businessUnitId: string, callOptions?: CallOptions) {
+      const url = `${invitationsBase(businessUnitId)}/templates`;
+      assertBusinessUserIsNotUnit(businessUnitId);
+      const subject = 'the template list request';
+      const response = await authorisedCall({ method: 'GET', url, subject, ...(callOptions?.signal ? { signal: callOptions.signal } : {}) });
+      const parsed = parseJson(response.bodyText);
+      const list = Array.isArray(parsed) ? parsed : isRecord(parsed) ? parsed['templates'] : undefined;
+      if (!Array.isArray(list)) throw unexpectedBody(subject, response.status);
+      return list.map(templateFrom).filter((t): t is InvitationTemplate => t !== undefined);
+    },
+
+    async deleteInvitationData(businessUnitId: string, request: DeleteInvitationDataRequest, callOptions?: CallOptions) {
+      const url = `${invitationsBase(businessUnitId)}/invitation-data/delete`;
+      assertBusinessUserIsNotUnit(businessUnitId);
+      const hasEmails = 'customerEmails' in request && request.customerEmails !== undefined;
+      const hasDate = 'deleteOlderThan' in request && request.deleteOlderThan !== undefined;
+      // Erasure is irreversible: refuse ambiguous requests locally rather than guess which one was meant.
+      if (hasEmails === hasDate) {
+        throw new TrustpilotError('deleteInvitationData needs exactly one of customerEmails or deleteOlderThan', { kind: 'rejected' });
+      }
+      let body: DeleteInvitationDataRequest;
+      if ('customerEmails' in request) {
+        const emails = request.customerEmails;
+        if (!Array.isArray(emails) || emails.length === 0 || !emails.every((e) => typeof e === 'string' && e.trim() !== '')) {
+          throw new TrustpilotError('deleteInvitationData customerEmails must be a non-empty list of email addresses', { kind: 'rejected' });
+        }
+        body = { customerEmails: emails };
+      } else {
+        if (typeof request.deleteOlderThan !== 'string' || request.deleteOlderThan.trim() === '') {
+          throw new TrustpilotError('deleteInvitationData deleteOlderThan must be a non-empty date string', { kind: 'rejected' });
+        }
+        body = { deleteOlderThan: request.deleteOlderThan };
+      }
+      await authorisedCall({
+        method: 'POST',
+        url,
+        body,
+        subject: 'the invitation data deletion',
+        personalData: { emails: 'customerEmails' in body ? body.customerEmails : [] },
+        ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
+      });
+    },
+
+    async createInvitationLink(businessUnitId: string, body: InvitationLinkRequest, callOptions?: CallOptions) {
+      const url = `${invitationsBase(businessUnitId)}/invitation-links`;
+      assertBusinessUserIsNotUnit(businessUnitId);
+      const subject = 'the invitation link';
+      const response = await authorisedCall({
+        method: 'POST',
+        url,
+        body,
+        subject,
+        personalData: { emails: [body.email], names: [body.name] },
+        ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
+      });
+      const parsed = parseJson(response.bodyText);
+      if (!isRecord(parsed) || typeof parsed['id'] !== 'string' || typeof parsed['url'] !== 'string') throw unexpectedBody(subject, response.status);
+      return { id: parsed['id'], url: parsed['url'] };
+    },
+
+    async listLocales(callOptions?: CallOptions) {
+      const subject = 'the locale list request';
+      // A public resource: authenticated by the API key alone, no access token needed.
+      const response = await sendHttp({
+        fetch: fetchImpl,
+        method: 'GET',
+        url: `${apiUrl}/v1/resources/metadata/locales`,
+        headers: { apikey: credentials.apiKey, accept: 'application/json' },
+        timeoutMs,
+        ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
+        context: { subject },
+      });
+      if (!response.ok) {
+        throw classifyResponse(response.status, response.headers, response.bodyText, {
+          subject,
+          sensitiveValues: sensitiveValuesOf({ secrets: [...secrets, credentials.apiKey] }),
+        });
+      }
+      const parsed = parseJson(response.bodyText);
+      const list = Array.isArray(parsed) ? parsed : isRecord(parsed) ? parsed['locales'] : undefined;
+      if (!Array.isArray(list)) throw unexpectedBody(subject, response.status);
+      return list.map(localeFrom).filter((l): l is string => l !== undefined);
+    },
+  };
+}

@@ -1,0 +1,386 @@
+import { redact, redactAndTruncate } from './redact.ts';
+
+/**
+ * - `rejected`: this one request is wrong (e.g. invalid email); do not retry it, record why.
+ * - `retryable`: transient (rate limit, 5xx, network, timeout); retry later with backoff.
+ * - `misconfigured`: credentials, ids, hosts or a client bug; every request will fail the
+ *   same way, so stop the whole run and tell an operator.
+ */
+export type TrustpilotErrorKind = 'rejected' | 'retryable' | 'misconfigured';
+
+export interface TrustpilotErrorDetail {
+  field?: string;
+  message: string;
+}
+
+export interface TrustpilotErrorInit {
+  kind: TrustpilotErrorKind;
+  status?: number;
+  retryAfterMs?: number;
+  errorCode?: string;
+  hint?: string;
+  details?: TrustpilotErrorDetail[];
+  responseText?: string;
+  cause?: unknown;
+}
+
+export class TrustpilotError extends Error {
+  readonly kind: TrustpilotErrorKind;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  readonly errorCode?: string;
+  readonly hint?: string;
+  readonly details?: TrustpilotErrorDetail[];
+  readonly responseText?: string;
+
+  constructor(message: string, init: TrustpilotErrorInit) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'TrustpilotError';
+    this.kind = init.kind;
+    // Assigned only when defined so that `toEqual`/serialisation does not show empty keys.
+    if (init.status !== undefined) this.status = init.status;
+    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
+    if (init.errorCode !== undefined) this.errorCode = init.errorCode;
+    if (init.hint !== undefined) this.hint = init.hint;
+    if (init.details !== undefined) this.details = init.details;
+    if (init.responseText !== undefined) this.responseText = init.responseText;
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'retryable';
+  }
+
+  /** What a structured logger or Temporal failure converter gets; every field is already redacted. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      message: this.message,
+      kind: this.kind,
+      status: this.status,
+      retryAfterMs: this.retryAfterMs,
+      errorCode: this.errorCode,
+      hint: this.hint,
+      details: this.details,
+      responseText: this.responseText,
+    };
+  }
+}
+
+export function isTrustpilotError(error: unknown): error is TrustpilotError {
+  return error instanceof TrustpilotError;
+}
+
+/** Extra knowledge the pure classifier cannot infer from the response alone. */
+export interface ClassifyContext {
+  /** Human wording for messages, e.g. "the invitation", "the template list". */
+  subject?: string;
+  /** The response came from the OAuth token/refresh endpoint rather than an API call. */
+  tokenEndpoint?: boolean;
+  /** The call creates something that Trustpilot may have done despite the error (no idempotency key). */
+  mayHaveSideEffects?: boolean;
+  /** Exact values (secrets, names, emails the client sent) to scrub from server text. */
+  sensitiveValues?: readonly string[];
+  /** Clock for HTTP-date Retry-After values; defaults to Date.now. */
+  now?: () => number;
+}
+
+export const HINTS = {
+  businessUserIdIsUnitId:
+    'x-business-user-id must be a business USER id (a user with the Admin or Manager role), not the business UNIT id; check the configured businessUserId.',
+  forbidden:
+    'The credentials may not act on this business unit: the business user needs Admin/Manager rights, the Trustpilot plan must include the Invitation API, and the API key must belong to the same business as the business unit id.',
+  notFound: 'Check apiUrl/invitationsApiUrl (wrong host or path) and the business unit id.',
+  unsupportedMediaType: 'Trustpilot refused the Content-Type: this is a bug in the client, not in the data.',
+  credentialsRejected:
+    'Check apiKey/apiSecret (and username/password for the password grant); the application may have been revoked or disabled.',
+  tokenRejected: 'API key/secret or username/password rejected by the token endpoint.',
+  rateLimited: 'Trustpilot allows about 833 calls per 5 minutes and 10,000 per hour per application; slow down.',
+  serverError: 'Trustpilot-side problem; Trustpilot advises retrying in 5–15 minutes with backoff.',
+  mayHaveBeenAccepted:
+    'Trustpilot may have accepted the invitation before failing; make sure a retry cannot send a second email (deduplicate first).',
+  unexpectedStatus: 'Unexpected HTTP status; check apiUrl/invitationsApiUrl point at Trustpilot (a proxy or redirect may be in the way).',
+} as const;
+
+const MAX_DETAILS = 20;
+const MAX_DETAIL_CHARS = 300;
+const MAX_SUMMARY_CHARS = 300;
+
+/**
+ * Parses `Retry-After`: delta-seconds ("120", tolerating "1.5") or an HTTP-date.
+ * Returns milliseconds from now, never negative; undefined when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null | undefined, now: () => number = Date.now): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  // An HTTP-date always names a day or month; this keeps Date.parse from reading "-5" as a year.
+  if (!/[a-z]/i.test(trimmed)) return undefined;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now());
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function tryParseJson(text: string): unknown {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return undefined;
+  try {
+    return JSON.parse(trimmed) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstString(record: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const value = record[key];
+    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+    if (typeof value === 'number') return String(value);
+  }
+  return undefined;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+const FIELD_KEYS = ['field', 'property', 'propertyName', 'path', 'name', 'key', 'parameter', 'memberNames'] as const;
+const MESSAGE_KEYS = ['message', 'error', 'errorMessage', 'description', 'reason', 'detail', 'msg'] as const;
+
+function detailFrom(entry: unknown, fieldFromKey?: string): TrustpilotErrorDetail | undefined {
+  if (typeof entry === 'string') return entry.trim() ? { ...(fieldFromKey ? { field: fieldFromKey } : {}), message: entry.trim() } : undefined;
+  if (!isRecord(entry)) return undefined;
+  const message = firstString(entry, MESSAGE_KEYS);
+  if (!message) return undefined;
+  let field = firstString(entry, FIELD_KEYS) ?? fieldFromKey;
+  const memberNames = entry['memberNames'];
+  if (!field && Array.isArray(memberNames) && typeof memberNames[0] === 'string') field = memberNames[0];
+  return field ? { field, message } : { message };
+}
+
+/**
+ * Accepts the shapes seen in the wild: `{details:[{field,message}]}`, `{errors:[...]}`,
+ * ASP.NET-style `{errors:{field:[messages]}}`, plain string arrays, or a top-level array.
+ */
+function parseDetails(body: unknown): TrustpilotErrorDetail[] {
+  const candidates: unknown[] = [];
+  if (Array.isArray(body)) candidates.push(body);
+  if (isRecord(body)) {
+    for (const key of ['details', 'errors', 'validationErrors', 'fieldErrors']) {
+      if (key in body) candidates.push(body[key]);
+    }
+  }
+  const details: TrustpilotErrorDetail[] = [];
+  for (const candidate of candidates) {
+    if (Array.isArray(candidate)) {
+      for (const entry of candidate) {
+        const detail = detailFrom(entry);
+        if (detail) details.push(detail);
+      }
+    } else if (isRecord(candidate)) {
+      for (const [field, value] of Object.entries(candidate)) {
+        const entries: unknown[] = Array.isArray(value) ? value : [value];
+        for (const entry of entries) {
+          const detail = detailFrom(entry, field);
+          if (detail) details.push(detail);
+        }
+      }
+    } else if (typeof candidate === 'string' && candidate.trim()) {
+      details.push({ message: candidate.trim() });
+    }
+    if (details.length > 0) break;
+  }
+  return details.slice(0, MAX_DETAILS);
+}
+
+function parseErrorCode(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const direct = firstString(body, ['errorCode', 'errorcode', 'code']);
+  if (direct) return direct;
+  const fault = body['fault'];
+  if (isRecord(fault)) {
+    const detail = fault['detail'];
+    if (isRecord(detail)) {
+      const code = firstString(detail, ['errorcode', 'errorCode']);
+      if (code) return code;
+    }
+  }
+  // OAuth-style token errors: {"error":"invalid_grant","error_description":"..."}
+  if (typeof body['error'] === 'string' && /^[a-z_.]+$/i.test(body['error'])) return body['error'];
+  return undefined;
+}
+
+function parseTopLevelMessage(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const direct = firstString(body, ['message', 'error_description', 'errorMessage', 'title', 'detail']);
+  if (direct) return direct;
+  const fault = body['fault'];
+  if (isRecord(fault)) return firstString(fault, ['faultstring', 'message']);
+  return undefined;
+}
+
+function describeDetails(details: readonly TrustpilotErrorDetail[]): string {
+  return details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join('; ');
+}
+
+/**
+ * Turns a non-2xx response into a TrustpilotError. Pure apart from the optional clock:
+ * it reads only its arguments, so it can be tested exhaustively.
+ *
+ * A 401 here is final: the client handles the first 401 of a call itself (renew the token
+ * and retry once) and only classifies the second one.
+ */
+export function classifyResponse(status: number, headers: Headers, bodyText: string, context: ClassifyContext = {}): TrustpilotError {
+  const sensitive = context.sensitiveValues ?? [];
+  const subject = context.subject ?? (context.tokenEndpoint ? 'the access token request' : 'the request');
+  const body = tryParseJson(bodyText);
+  const errorCode = parseErrorCode(body);
+  const details = parseDetails(body).map((d) => ({
+    ...(d.field ? { field: clip(redact(d.field, sensitive), MAX_DETAIL_CHARS) } : {}),
+    message: clip(redact(d.message, sensitive), MAX_DETAIL_CHARS),
+  }));
+  const topMessage = parseTopLevelMessage(body);
+  const summary = clip(details.length > 0 ? describeDetails(details) : redact(topMessage ?? '', sensitive), MAX_SUMMARY_CHARS);
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'), context.now);
+  const responseText = bodyText === '' ? undefined : redactAndTruncate(bodyText, sensitive);
+  const codeSuffix = errorCode ? `, errorCode ${errorCode}` : '';
+  const withSummary = (text: string): string => (summary ? `${text}: ${summary}` : text);
+
+  const make = (kind: TrustpilotErrorKind, message: string, hint?: string): TrustpilotError =>
+    new TrustpilotError(message, {
+      kind,
+      status,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(errorCode !== undefined ? { errorCode } : {}),
+      ...(hint !== undefined ? { hint } : {}),
+      ...(details.length > 0 ? { details } : {}),
+      ...(responseText !== undefined ? { responseText } : {}),
+    });
+
+  const sideEffectHint = (hint: string): string => (context.mayHaveSideEffects ? `${hint} ${HINTS.mayHaveBeenAccepted}` : hint);
+
+  if (status === 429) {
+    const wait = retryAfterMs !== undefined ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : '';
+    return make('retryable', `Trustpilot rate limit reached (429) for ${subject}${wait}`, HINTS.rateLimited);
+  }
+  if (status >= 500) {
+    return make('retryable', `Trustpilot server error (${status}) for ${subject}`, sideEffectHint(HINTS.serverError));
+  }
+  // 408 means the server gave up waiting for our request: nothing was processed, so it is safe to retry.
+  if (status === 408) {
+    return make('retryable', `Trustpilot timed out waiting for ${subject} (408)`);
+  }
+
+  if (context.tokenEndpoint) {
+    // No request-level mistake is possible when asking for a token: any other 4xx is configuration.
+    if (status === 400 || status === 401) {
+      return make('misconfigured', withSummary(`Trustpilot rejected the API key/secret or username/password (${status}${codeSuffix})`), HINTS.tokenRejected);
+    }
+    if (status === 404) return make('misconfigured', `Trustpilot token endpoint not found (404)`, 'Check apiUrl (wrong host or path).');
+    if (status >= 400 && status < 500) {
+      return make('misconfigured', withSummary(`Trustpilot refused ${subject} (${status}${codeSuffix})`), HINTS.tokenRejected);
+    }
+    return make('misconfigured', `Unexpected HTTP status ${status} for ${subject}`, HINTS.unexpectedStatus);
+  }
+
+  switch (status) {
+    case 400:
+      return make('rejected', withSummary(`Trustpilot rejected ${subject} (400)`));
+    case 401:
+      return make('misconfigured', `Trustpilot credentials rejected (401${codeSuffix}) for ${subject}`, HINTS.credentialsRejected);
+    case 403:
+      return make(
+        'misconfigured',
+        `Trustpilot forbade ${subject} (403${codeSuffix})`,
+        errorCode === '1014' ? HINTS.businessUserIdIsUnitId : HINTS.forbidden,
+      );
+    case 404:
+      return make('misconfigured', `Trustpilot endpoint or business unit not found (404) for ${subject}`, HINTS.notFound);
+    case 415:
+      return make('misconfigured', `Trustpilot refused the content type (415) for ${subject}`, HINTS.unsupportedMediaType);
+  }
+  if (status >= 400 && status < 500) {
+    return make('rejected', withSummary(`Trustpilot rejected ${subject} (${status}${codeSuffix})`));
+  }
+  // 1xx/3xx reaching us means something between us and Trustpilot is not what we think it is.
+  return make('misconfigured', `Unexpected HTTP status ${status} for ${subject}`, HINTS.unexpectedStatus);
+}
+
+const NETWORK_CODE_DESCRIPTIONS: Record<string, string> = {
+  ECONNRESET: 'connection reset',
+  ECONNREFUSED: 'connection refused',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'connection closed while sending',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed temporarily',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
+  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
+  UND_ERR_CLOSED: 'connection closed',
+};
+
+const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT|ERR_TLS_|ERR_SSL_)/;
+
+/** Walks the `cause` chain (undici wraps the socket error in `TypeError: fetch failed`). */
+function errorCodesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+export interface TransportFailureContext {
+  subject: string;
+  mayHaveSideEffects?: boolean;
+}
+
+/**
+ * Classifies a failure where no HTTP response was received (or the body could not be read).
+ * Only the error code travels into the message: undici messages can carry URLs and we keep
+ * the text predictable.
+ */
+export function classifyTransportFailure(error: unknown, context: TransportFailureContext): TrustpilotError {
+  const codes = errorCodesOf(error);
+  const tlsCode = codes.find((code) => TLS_CODES.test(code));
+  if (tlsCode) {
+    return new TrustpilotError(`TLS failure talking to Trustpilot for ${context.subject} (${tlsCode})`, {
+      kind: 'misconfigured',
+      errorCode: tlsCode,
+      hint: 'The server certificate was not accepted; check apiUrl/invitationsApiUrl and any TLS-intercepting proxy.',
+      cause: error,
+    });
+  }
+  const known = codes.find((code) => code in NETWORK_CODE_DESCRIPTIONS);
+  const description = known ? `${NETWORK_CODE_DESCRIPTIONS[known]} (${known})` : codes[0] ? codes[0] : 'network error';
+  const hint = context.mayHaveSideEffects
+    ? `Network failure; retry with backoff. ${HINTS.mayHaveBeenAccepted}`
+    : known === 'ENOTFOUND'
+      ? 'Network failure; if it persists check the host name in apiUrl/invitationsApiUrl.'
+      : 'Network failure; retry with backoff.';
+  return new TrustpilotError(`Could not reach Trustpilot for ${context.subject}: ${description}`, {
+    kind: 'retryable',
+    ...(known || codes[0] ? { errorCode: known ?? codes[0] } : {}),
+    hint,
+    cause: error,
+  });
+}
+
+export function timeoutError(context: TransportFailureContext, timeoutMs: number): TrustpilotError {
+  return new TrustpilotError(`Trustpilot did not answer ${context.subject} within ${timeoutMs} ms`, {
+    kind: 'retryable',
+    errorCode: 'TIMEOUT',
+    hint: context.mayHaveSideEffects ? `Timed out; retry with backoff. ${HINTS.mayHaveBeenAccepted}` : 'Timed out; retry with backoff.',
+  });
+}

@@ -1,0 +1,121 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import {
+  MISCONFIGURED_FAILURE,
+  type ActivationRunInput,
+  type ActivationRunProgress,
+  type RunSummary,
+} from './types.ts';
+
+// Bookkeeping talks to Postgres only: retry until it comes back (a restart must not fail the run).
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [MISCONFIGURED_FAILURE] },
+});
+
+// One invitation per activity. Retries here cover transient trouble within a run; rows still
+// failing afterwards stay 'failed' in the ledger and are tried again by later runs.
+const sending = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [MISCONFIGURED_FAILURE],
+  },
+});
+
+function failureType(error: unknown): string | undefined {
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause.type ?? undefined;
+  return undefined;
+}
+
+function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function activationRun(input: ActivationRunInput): Promise<RunSummary> {
+  let progress: ActivationRunProgress;
+  let concurrency: number;
+  if (input.resume) {
+    progress = { ...input.resume, executions: input.resume.executions + 1 };
+    concurrency = (await bookkeeping.runConcurrency(progress.runId)).concurrency;
+  } else {
+    const started = await bookkeeping.startRun({ activationId: input.activationId, workflowId: workflowInfo().workflowId });
+    if (started.skipped) {
+      log.info('Run skipped', { activationId: input.activationId, reason: started.skipped.reason });
+      return await bookkeeping.runSummary(started.runId);
+    }
+    progress = { runId: started.runId, phase: 'retry', retryAfterId: 0, page: 0, executions: 1 };
+    concurrency = started.concurrency;
+  }
+  const { runId } = progress;
+
+  let inFlight = 0;
+  let misconfigured: string | undefined;
+  const dispatch = async (entryId: number): Promise<void> => {
+    inFlight++;
+    try {
+      await sending.sendInvitation({ runId, entryId });
+    } catch (error) {
+      if (failureType(error) === MISCONFIGURED_FAILURE) {
+        misconfigured ??= failureMessage(error);
+      }
+      // Any other failure is already recorded on the ledger row as 'failed'; the run goes on.
+    } finally {
+      inFlight--;
+    }
+  };
+  const sendAll = async (entryIds: number[]): Promise<void> => {
+    for (const entryId of entryIds) {
+      await condition(() => inFlight < concurrency || misconfigured !== undefined);
+      if (misconfigured !== undefined) return;
+      void dispatch(entryId);
+    }
+  };
+
+  try {
+    for (;;) {
+      if (misconfigured !== undefined) break;
+      if (progress.phase === 'retry') {
+        const claim = await bookkeeping.claimRetries({ runId, afterId: progress.retryAfterId });
+        if (claim.entryIds.length > 0) progress.retryAfterId = claim.entryIds.at(-1) ?? progress.retryAfterId;
+        if (claim.done) progress.phase = 'scan';
+        await sendAll(claim.entryIds);
+      } else {
+        const claim = await bookkeeping.claimNewRows({ runId, page: progress.page + 1 });
+        progress.page++;
+        await sendAll(claim.entryIds);
+        if (claim.done) break;
+      }
+      if (workflowInfo().continueAsNewSuggested) {
+        await condition(() => inFlight === 0);
+        if (misconfigured === undefined) {
+          await continueAsNew<typeof activationRun>({ activationId: input.activationId, resume: progress });
+        }
+      }
+    }
+  } catch (error) {
+    // A source that cannot be read as configured (missing table, bad SQL) ends the run, not retries it.
+    if (failureType(error) !== MISCONFIGURED_FAILURE) throw error;
+    misconfigured ??= failureMessage(error);
+  }
+  await condition(() => inFlight === 0);
+
+  if (misconfigured !== undefined) {
+    await bookkeeping.finishRun({ runId, outcome: 'failed', error: misconfigured });
+    throw ApplicationFailure.nonRetryable(misconfigured, MISCONFIGURED_FAILURE);
+  }
+  return await bookkeeping.finishRun({ runId, outcome: 'succeeded' });
+}

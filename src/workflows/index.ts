@@ -1,0 +1,1 @@
+export { activationRun } from './activation-run.ts';

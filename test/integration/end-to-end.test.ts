@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
+import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
+import { deleteSchedule, scheduleIdFor } from '../../src/schedules/index.ts';
+import { createOrdersTable, createTestContext, order, waitForFinishedRuns, type TestContext } from './harness.ts';
+
+describe('a scheduled activation, end to end', () => {
+  let ctx: TestContext;
+  const activationId = 'e2e-orders';
+
+  beforeAll(async () => {
+    ctx = await createTestContext('e2e');
+    await ctx.startWorker();
+  });
+  afterAll(async () => {
+    await deleteSchedule(ctx.temporal, activationId);
+    await ctx.close();
+  });
+
+  it('sends one invitation per row, then only the rows added since', async () => {
+    const firstBatch = Array.from({ length: 25 }, (_, index) => order(index + 1, new Date(Date.now() - (30 - index) * 60_000)));
+    await createOrdersTable(ctx, 'orders', firstBatch);
+    await saveDestination(ctx.db, {
+      id: 'e2e-destination',
+      businessUnitId: FAKE_DEFAULTS.businessUnitId,
+      invitationType: 'service',
+      credentials: { grant: 'client_credentials' },
+    });
+    await saveActivation(ctx.db, {
+      id: activationId,
+      destinationId: 'e2e-destination',
+      source: { kind: 'table', schema: 'shop', name: 'orders' },
+      primaryKey: ['order_id'],
+      cursor: { column: 'created_at', lookback: '1h' },
+      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id', locale: 'locale' },
+      // Far apart, so only the triggers below start runs.
+      schedule: { every: '1d' },
+    });
+    await ctx.client.ensureSchedule(activationId);
+    const schedule = await ctx.temporal.schedule.getHandle(scheduleIdFor(activationId)).describe();
+    expect(schedule.policies.overlap).toBe('SKIP');
+
+    await ctx.client.triggerSchedule(activationId);
+    const [first] = await waitForFinishedRuns(ctx, activationId, 1);
+    expect(first).toMatchObject({ status: 'succeeded', sourceRows: 25, newRows: 25, sent: 25, rejected: 0, failed: 0 });
+
+    const accepted = ctx.fake.accepted();
+    expect(accepted).toHaveLength(25);
+    const sample = accepted.find((invitation) => invitation.body.referenceNumber === 'O-000007');
+    expect(sample?.businessUnitId).toBe(FAKE_DEFAULTS.businessUnitId);
+    expect(sample?.body).toMatchObject({
+      consumerEmail: 'customer7@shop.example.com',
+      consumerName: 'Customer 7',
+      referenceNumber: 'O-000007',
+      locale: 'en-GB',
+    });
+    expect(sample?.body.productReviewInvitation).toBeUndefined();
+    expect(new Set(accepted.map((invitation) => invitation.body.referenceNumber)).size).toBe(25);
+
+    // The checkpoint is the newest created_at the run settled.
+    const activation = await ctx.db.selectFrom('app.activations').select('watermark').where('id', '=', activationId).executeTakeFirstOrThrow();
+    expect(activation.watermark).toBe((firstBatch.at(-1)?.created_at as Date).toISOString());
+    expect(first?.watermarkAfter).toBe(activation.watermark);
+
+    await ctx.warehouse.insertInto('shop.orders').values([order(101), order(102), order(103)]).execute();
+    await ctx.client.triggerSchedule(activationId);
+    const runs = await waitForFinishedRuns(ctx, activationId, 2);
+    expect(runs[1]).toMatchObject({ status: 'succeeded', newRows: 3, sent: 3, watermarkBefore: activation.watermark });
+    expect(ctx.fake.accepted()).toHaveLength(28);
+    expect(ctx.fake.accepted().slice(25).map((invitation) => invitation.body.referenceNumber).sort()).toEqual(['O-000101', 'O-000102', 'O-000103']);
+    expect(ctx.fake.duplicates()).toEqual([]);
+  });
+
+  it('keeps emails and names out of workflow history', async () => {
+    const runs = await ctx.client.recentRuns(activationId, 10);
+    expect(runs.length).toBeGreaterThan(0);
+    const workflowIds = await ctx.db.selectFrom('app.runs').select('workflow_id').where('activation_id', '=', activationId).execute();
+    for (const { workflow_id } of workflowIds) {
+      const history = await ctx.temporal.workflow.getHandle(workflow_id).fetchHistory();
+      const text = JSON.stringify(history, (_key, value: unknown) =>
+        value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
+      );
+      expect(text).toContain('activationRun');
+      expect(text).not.toMatch(/@shop\.example\.com/);
+      expect(text).not.toMatch(/Customer \d+/);
+    }
+  });
+});

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { sql } from 'kysely';
+import { inject } from 'vitest';
+import type { ActivityDeps } from '../../src/activities/index.ts';
+import { InvitationsClient, isWorkflowOpen } from '../../src/client.ts';
+import { createAppDb, type AppDb } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { createDatabaseIfMissing } from '../../src/dev/embedded-postgres.ts';
+import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
+import { createAppWorker } from '../../src/runtime/worker.ts';
+import type { WarehouseDb } from '../../src/source/reader.ts';
+import type { RunSummary } from '../../src/workflows/types.ts';
+
+export interface TestContext {
+  databaseUrl: string;
+  db: AppDb;
+  warehouse: WarehouseDb;
+  temporal: Client;
+  taskQueue: string;
+  namespace: string;
+  fake: FakeTrustpilot;
+  client: InvitationsClient;
+  /** credentials as the worker's environment would hold them */
+  workerEnv: NodeJS.ProcessEnv;
+  activityDeps(overrides?: Partial<ActivityDeps>): ActivityDeps;
+  startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+/** A database and a task queue of its own, on the run's shared Postgres and Temporal servers. */
+export async function createTestContext(name: string, fakeOptions: FakeTrustpilotOptions = {}): Promise<TestContext> {
+  const suffix = randomBytes(4).toString('hex');
+  const database = `t_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
+  const adminUrl = inject('postgresAdminUrl');
+  await createDatabaseIfMissing(adminUrl, database);
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const databaseUrl = url.toString();
+  const db = createAppDb(databaseUrl);
+  await migrateToLatest(db);
+  const warehouse = db as unknown as WarehouseDb;
+
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const namespace = 'default';
+  const temporal = new Client({ connection, namespace });
+  const taskQueue = `test-${name}-${suffix}`;
+  const fake = await startFakeTrustpilot(fakeOptions);
+  const workerEnv: NodeJS.ProcessEnv = {
+    TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
+    TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
+    TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
+    TRUSTPILOT_USERNAME: FAKE_DEFAULTS.username,
+    TRUSTPILOT_PASSWORD: FAKE_DEFAULTS.password,
+  };
+  const client = new InvitationsClient({ temporal, db, taskQueue });
+  const nativeConnections: NativeConnection[] = [];
+  const workers: { worker: Worker; running: Promise<void> }[] = [];
+
+  const activityDeps = (overrides: Partial<ActivityDeps> = {}): ActivityDeps => ({
+    db,
+    warehouse,
+    trustpilot: { apiUrl: fake.apiUrl, invitationsApiUrl: fake.invitationsApiUrl, timeoutMs: 5_000 },
+    env: workerEnv,
+    isWorkflowOpen: (workflowId) => isWorkflowOpen(temporal, workflowId),
+    ...overrides,
+  });
+
+  return {
+    databaseUrl,
+    db,
+    warehouse,
+    temporal,
+    taskQueue,
+    namespace,
+    fake,
+    client,
+    workerEnv,
+    activityDeps,
+    async startWorker(overrides = {}) {
+      const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      nativeConnections.push(nativeConnection);
+      const worker = await createAppWorker({
+        connection: nativeConnection,
+        namespace,
+        taskQueue,
+        deps: activityDeps(overrides),
+        workflowBundle: { code: inject('workflowCode') },
+      });
+      workers.push({ worker, running: worker.run() });
+      return worker;
+    },
+    async close() {
+      for (const { worker, running } of workers) {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      }
+      for (const nativeConnection of nativeConnections) await nativeConnection.close();
+      await fake.close();
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Waits until `count` runs of the activation have finished, and returns them oldest first. */
+export async function waitForFinishedRuns(ctx: TestContext, activationId: string, count: number, timeoutMs?: number): Promise<RunSummary[]> {
+  return await waitFor(
+    `${count} finished run(s) of ${activationId}`,
+    async () => {
+      const runs = (await ctx.client.recentRuns(activationId, 100)).filter((run) => run.finishedAt !== null).reverse();
+      return runs.length >= count ? runs : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export async function createOrdersTable(ctx: TestContext, table: string, rows: Record<string, unknown>[]): Promise<void> {
+  await sql`create schema if not exists shop`.execute(ctx.db);
+  await ctx.warehouse.schema
+    .withSchema('shop')
+    .createTable(table)
+    .addColumn('order_id', 'text', (col) => col.primaryKey())
+    .addColumn('customer_name', 'text')
+    .addColumn('customer_email', 'text')
+    .addColumn('locale', 'text')
+    .addColumn('sku', 'text')
+    .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
+    .execute();
+  if (rows.length > 0) await ctx.warehouse.insertInto(`shop.${table}`).values(rows).execute();
+}
+
+export function order(index: number, createdAt = new Date()): Record<string, unknown> {
+  return {
+    order_id: `O-${String(index).padStart(6, '0')}`,
+    customer_name: `Customer ${index}`,
+    customer_email: `customer${index}@shop.example.com`,
+    locale: 'en-GB',
+    sku: `SKU-${index % 7}`,
+    created_at: createdAt,
+  };
+}

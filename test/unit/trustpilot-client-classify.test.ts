@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { classifyResponse, classifyTransportFailure, parseRetryAfter, redact, redactAndTruncate, TrustpilotError } from '../../src/trustpilot/index.ts';
+
+const noHeaders = new Headers();
+const json = (value: unknown): string => JSON.stringify(value);
+
+describe('classifyResponse', () => {
+  it('400 is rejected, with details parsed from { message, details: [{ field, message }] }', () => {
+    const error = classifyResponse(
+      400,
+      noHeaders,
+      json({ message: 'Validation failed', details: [{ field: 'consumerEmail', message: 'invalid email' }] }),
+      { subject: 'the invitation' },
+    );
+    expect(error).toBeInstanceOf(TrustpilotError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('TrustpilotError');
+    expect(error.kind).toBe('rejected');
+    expect(error.status).toBe(400);
+    expect(error.details).toEqual([{ field: 'consumerEmail', message: 'invalid email' }]);
+    expect(error.message).toBe('Trustpilot rejected the invitation (400): consumerEmail: invalid email');
+    expect(error.responseText).toContain('Validation failed');
+  });
+
+  it('400 without details uses the top-level message', () => {
+    const error = classifyResponse(400, noHeaders, json({ message: 'locale is not supported' }), { subject: 'the invitation' });
+    expect(error.details).toBeUndefined();
+    expect(error.message).toBe('Trustpilot rejected the invitation (400): locale is not supported');
+  });
+
+  it.each([
+    ['ASP.NET errors map', { errors: { consumerEmail: ['is required'], locale: ['bad'] } }, [
+      { field: 'consumerEmail', message: 'is required' },
+      { field: 'locale', message: 'bad' },
+    ]],
+    ['errors array of strings', { errors: ['first problem', 'second problem'] }, [{ message: 'first problem' }, { message: 'second problem' }]],
+    ['top-level array', [{ property: 'referenceNumber', error: 'too long' }], [{ field: 'referenceNumber', message: 'too long' }]],
+    ['details as a string', { details: 'something odd' }, [{ message: 'something odd' }]],
+    ['details with junk entries', { details: [null, 3, { field: 'x' }, { message: 'kept' }] }, [{ message: 'kept' }]],
+  ])('400 details are parsed defensively: %s', (_label, body, expected) => {
+    const error = classifyResponse(400, noHeaders, json(body));
+    expect(error.kind).toBe('rejected');
+    expect(error.details).toEqual(expected);
+  });
+
+  it.each(['', 'not json at all', '<html><body>Bad Request</body></html>', '{"truncated": ', 'null', '[]', '"a string"'])(
+    '400 with an unparseable or odd body is still rejected and keeps the raw text: %j',
+    (body) => {
+      const error = classifyResponse(400, noHeaders, body);
+      expect(error.kind).toBe('rejected');
+      expect(error.status).toBe(400);
+      expect(error.details).toBeUndefined();
+      if (body) expect(error.responseText).toBe(body);
+      else expect(error.responseText).toBeUndefined();
+    },
+  );
+
+  it('401 (after the client already renewed once) is misconfigured: credentials rejected', () => {
+    const body = json({ fault: { faultstring: 'Invalid access token', detail: { errorcode: 'oauth.v2.InvalidAccessToken' } } });
+    const error = classifyResponse(401, noHeaders, body);
+    expect(error.kind).toBe('misconfigured');
+    expect(error.errorCode).toBe('oauth.v2.InvalidAccessToken');
+    expect(error.message).toMatch(/credentials rejected/);
+    expect(error.hint).toMatch(/apiKey\/apiSecret/);
+  });
+
+  it('403 with errorCode 1014 explains business USER id vs business UNIT id', () => {
+    const body = json({ message: 'Access to resource is forbidden', errorCode: 1014, correlationId: '0b6f6c1e-1111-2222-3333-444455556666' });
+    const error = classifyResponse(403, noHeaders, body, { subject: 'the invitation' });
+    expect(error.kind).toBe('misconfigured');
+    expect(error.status).toBe(403);
+    expect(error.errorCode).toBe('1014');
+    expect(error.hint).toMatch(/business USER id/);
+    expect(error.hint).toMatch(/not the business UNIT id/);
+    expect(error.message).toBe('Trustpilot forbade the invitation (403, errorCode 1014)');
+  });
+
+  it('other 403s get a hint about admin rights, plan and business unit', () => {
+    const error = classifyResponse(403, noHeaders, json({ message: 'Forbidden' }));
+    expect(error.kind).toBe('misconfigured');
+    expect(error.errorCode).toBeUndefined();
+    expect(error.hint).toMatch(/Admin/);
+    expect(error.hint).toMatch(/plan/);
+    expect(error.hint).toMatch(/business unit/);
+  });
+
+  it('404 is misconfigured with a wrong-host/business-unit hint', () => {
+    const error = classifyResponse(404, noHeaders, '');
+    expect(error.kind).toBe('misconfigured');
+    expect(error.hint).toMatch(/host/);
+    expect(error.hint).toMatch(/business unit id/);
+  });
+
+  it('415 is misconfigured and called a client bug', () => {
+    const error = classifyResponse(415, noHeaders, json({ message: 'Unsupported Media Type' }));
+    expect(error.kind).toBe('misconfigured');
+    expect(error.hint).toMatch(/bug/);
+  });
+
+  it('429 is retryable with retryAfterMs from Retry-After in seconds', () => {
+    const error = classifyResponse(429, new Headers({ 'Retry-After': '7' }), json({ message: 'Too many requests' }));
+    expect(error.kind).toBe('retryable');
+    expect(error.retryAfterMs).toBe(7000);
+    expect(error.message).toMatch(/retry after 7 s/);
+  });
+
+  it('429 honours an HTTP-date Retry-After', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    const error = classifyResponse(429, new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), '', { now: () => now });
+    expect(error.retryAfterMs).toBe(30_000);
+  });
+
+  it('429 without Retry-After is retryable without retryAfterMs', () => {
+    const error = classifyResponse(429, noHeaders, '');
+    expect(error.kind).toBe('retryable');
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
+  it.each([500, 502, 503, 504, 520, 599])('%i is retryable', (status) => {
+    expect(classifyResponse(status, noHeaders, '').kind).toBe('retryable');
+  });
+
+  it('520 with an HTML body is retryable and keeps a truncated copy of the page', () => {
+    const html = `<!DOCTYPE html><html><head><title>520: Web server is returning an unknown error</title></head><body>${'x'.repeat(10_000)}</body></html>`;
+    const error = classifyResponse(520, noHeaders, html);
+    expect(error.kind).toBe('retryable');
+    expect(error.details).toBeUndefined();
+    expect(error.message).toBe('Trustpilot server error (520) for the request');
+    expect(error.responseText!.length).toBeLessThan(2200);
+    expect(error.responseText).toMatch(/truncated/);
+  });
+
+  it('503 keeps Retry-After too', () => {
+    expect(classifyResponse(503, new Headers({ 'retry-after': '120' }), '').retryAfterMs).toBe(120_000);
+  });
+
+  it('5xx on a call with side effects warns that the invitation may have been accepted', () => {
+    const error = classifyResponse(502, noHeaders, '', { subject: 'the invitation', mayHaveSideEffects: true });
+    expect(error.hint).toMatch(/may have accepted/);
+  });
+
+  it.each([402, 405, 409, 410, 413, 418, 422])('other 4xx (%i) is rejected', (status) => {
+    expect(classifyResponse(status, noHeaders, '').kind).toBe('rejected');
+  });
+
+  it('408 is retryable: the server never processed the request', () => {
+    expect(classifyResponse(408, noHeaders, '').kind).toBe('retryable');
+  });
+
+  it.each([301, 302, 304, 307])('unexpected %i is misconfigured', (status) => {
+    expect(classifyResponse(status, noHeaders, '').kind).toBe('misconfigured');
+  });
+
+  describe('token endpoint', () => {
+    it.each([400, 401])('%i is misconfigured: API key/secret or username/password rejected', (status) => {
+      const error = classifyResponse(status, noHeaders, json({ error: 'invalid_client', error_description: 'Bad credentials' }), { tokenEndpoint: true });
+      expect(error.kind).toBe('misconfigured');
+      expect(error.message).toMatch(/API key\/secret or username\/password/);
+      expect(error.errorCode).toBe('invalid_client');
+    });
+
+    it('429 is retryable', () => {
+      const error = classifyResponse(429, new Headers({ 'retry-after': '60' }), '', { tokenEndpoint: true });
+      expect(error.kind).toBe('retryable');
+      expect(error.retryAfterMs).toBe(60_000);
+    });
+
+    it.each([403, 404, 405, 415])('%i is misconfigured, never a row-level rejection', (status) => {
+      expect(classifyResponse(status, noHeaders, '', { tokenEndpoint: true }).kind).toBe('misconfigured');
+    });
+
+    it('5xx is retryable', () => {
+      expect(classifyResponse(503, noHeaders, '<html></html>', { tokenEndpoint: true }).kind).toBe('retryable');
+    });
+  });
+});
+
+describe('redaction', () => {
+  const secrets = ['dev-api-secret', 'hunter2-password', 'Jane Doe', 'Jane', 'Doe'];
+
+  it('removes emails, token-looking strings and known values from responseText, details and message', () => {
+    const body = json({
+      message: 'Jane Doe <jane.doe@example.com> is invalid; token tpa-abcDEF123.xyz rejected, refresh tpr-Zyx987',
+      details: [{ field: 'consumerEmail', message: "'jane.doe@example.com' is not valid for Jane" }],
+      echo: { password: 'hunter2-password', access_token: 'whatever-opaque' },
+      authorization: 'Bearer abc.def.ghi',
+    });
+    const error = classifyResponse(400, noHeaders, body, { subject: 'the invitation', sensitiveValues: secrets });
+    const everything = [error.message, error.responseText, JSON.stringify(error.details), error.hint ?? ''].join('\n');
+    for (const leaked of ['jane.doe@example.com', 'tpa-abcDEF123', 'tpr-Zyx987', 'hunter2-password', 'Jane', 'Doe', 'whatever-opaque', 'abc.def.ghi']) {
+      expect(everything).not.toContain(leaked);
+    }
+    expect(error.details).toEqual([{ field: 'consumerEmail', message: "'[redacted]' is not valid for [redacted]" }]);
+    expect(error.message).toBe("Trustpilot rejected the invitation (400): consumerEmail: '[redacted]' is not valid for [redacted]");
+  });
+
+  it('does not mangle words that merely contain a short known value', () => {
+    expect(redact('Bob said Bo is here', ['Bo'])).toBe('Bob said [redacted] is here');
+  });
+
+  it('catches percent-encoded emails and form-encoded secrets', () => {
+    expect(redact('username=dev-user%40example.com&password=s3cret&grant_type=password')).toBe(
+      'username=[redacted]&password=[redacted]&grant_type=password',
+    );
+  });
+
+  it('redacts before truncating so an address cut in half cannot survive', () => {
+    const text = `${'a'.repeat(2040)}jane@example.com`;
+    const result = redactAndTruncate(text);
+    expect(result).not.toContain('jane@');
+    expect(result).not.toContain('jane');
+  });
+
+  it('toJSON exposes only redacted fields', () => {
+    const error = classifyResponse(400, noHeaders, json({ message: 'bad jane@example.com' }));
+    expect(JSON.stringify(error)).not.toContain('jane@example.com');
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ kind: 'rejected', status: 400 });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = (): number => Date.parse('2025-06-01T12:00:00Z');
+  it.each([
+    ['0', 0],
+    ['5', 5000],
+    [' 30 ', 30_000],
+    ['1.5', 1500],
+    ['Sun, 01 Jun 2025 12:01:00 GMT', 60_000],
+    ['Sun, 01 Jun 2025 11:00:00 GMT', 0],
+  ])('%j -> %i ms', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+  it.each([null, undefined, '', 'soon', '-5'])('%j -> undefined', (value) => {
+    expect(parseRetryAfter(value, now)).toBeUndefined();
+  });
+});
+
+describe('classifyTransportFailure', () => {
+  const fetchFailed = (code: string): Error => new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ${code} 10.0.0.1:443`), { code }) });
+
+  it.each(['ECONNRESET', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])('%s is retryable', (code) => {
+    const error = classifyTransportFailure(fetchFailed(code), { subject: 'the template list request' });
+    expect(error.kind).toBe('retryable');
+    expect(error.errorCode).toBe(code);
+    expect(error.status).toBeUndefined();
+    expect(error.message).toContain(code);
+    expect(error.message).not.toContain('10.0.0.1');
+  });
+
+  it('a bare "fetch failed" or "socket hang up" is retryable', () => {
+    expect(classifyTransportFailure(new TypeError('fetch failed'), { subject: 'x' }).kind).toBe('retryable');
+    expect(classifyTransportFailure(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), { subject: 'x' }).kind).toBe('retryable');
+  });
+
+  it('certificate problems are misconfigured', () => {
+    expect(classifyTransportFailure(fetchFailed('CERT_HAS_EXPIRED'), { subject: 'x' }).kind).toBe('misconfigured');
+  });
+
+  it('warns about possible duplicates for calls with side effects', () => {
+    expect(classifyTransportFailure(fetchFailed('ECONNRESET'), { subject: 'the invitation', mayHaveSideEffects: true }).hint).toMatch(/may have accepted/);
+  });
+});
