@@ -1,6 +1,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadActivation, listActivations } from './db/config-store.ts';
 import type { AppDb } from './db/database.ts';
+import type { LedgerStatus } from './db/schema.ts';
 import { getRunSummary, toRunSummary } from './activities/runs.ts';
 import { activationSearchAttribute, ensureSchedule, triggerSchedule, workflowIdPrefixFor } from './schedules/index.ts';
 import type { RunSummary } from './workflows/types.ts';
@@ -13,6 +14,19 @@ export interface InvitationsClientOptions {
 }
 
 export type { RunSummary };
+
+export interface LedgerRow {
+  rowKey: string;
+  status: LedgerStatus;
+  attempts: number;
+  runsAttempted: number;
+  inDoubt: boolean;
+  errorClass: string | null;
+  error: string | null;
+  lastRunId: number;
+  sentAt: string | null;
+  updatedAt: string;
+}
 
 /** The typed way for programs to start runs, manage schedules and read run outcomes. */
 export class InvitationsClient {
@@ -64,6 +78,28 @@ export class InvitationsClient {
       .limit(limit)
       .execute();
     return runs.map(toRunSummary);
+  }
+
+  /** The ledger as an operator reads it: source keys, statuses and reasons (no personal data). */
+  async ledgerRows(activationId: string, filter: { status?: LedgerStatus; limit?: number } = {}): Promise<LedgerRow[]> {
+    let query = this.options.db
+      .selectFrom('app.ledger')
+      .select(['row_key', 'status', 'attempts', 'runs_attempted', 'in_doubt', 'error_class', 'error_message', 'last_run_id', 'sent_at', 'updated_at'])
+      .where('activation_id', '=', activationId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 50).execute();
+    return rows.map((row) => ({
+      rowKey: row.row_key,
+      status: row.status,
+      attempts: row.attempts,
+      runsAttempted: row.runs_attempted,
+      inDoubt: row.in_doubt,
+      errorClass: row.error_class,
+      error: row.error_message,
+      lastRunId: row.last_run_id,
+      sentAt: row.sent_at?.toISOString() ?? null,
+      updatedAt: row.updated_at.toISOString(),
+    }));
   }
 
   async ensureSchedule(activationId: string): Promise<void> {

@@ -2,10 +2,12 @@ import { readEnv } from './config/env.ts';
 import { createAppWorker } from './runtime/worker.ts';
 import { activityDepsFor, connectWorker, openServices } from './runtime/services.ts';
 import { logger } from './runtime/logger.ts';
+import { installTemporalLogging } from './runtime/temporal-logging.ts';
 
 /** Production worker: connects to the configured Postgres and Temporal and serves the task queue. */
 async function main(): Promise<void> {
   const env = readEnv();
+  installTemporalLogging(process.env.TEMPORAL_LOG_LEVEL ? undefined : 'INFO');
   const services = await openServices(env, { migrate: true });
   const connection = await connectWorker(env);
   try {

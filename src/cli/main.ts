@@ -89,6 +89,24 @@ program
     else for (const run of runs) console.log(formatRunLine(run));
   });
 
+const LEDGER_STATUSES = ['pending', 'sending', 'sent', 'failed', 'rejected', 'baseline', 'abandoned'] as const;
+
+program
+  .command('rows')
+  .description("list an activation's ledger rows: source key, status, attempts and the reason of the last failure")
+  .argument('<activationId>')
+  .option('--status <status>', `only rows in this status (${LEDGER_STATUSES.join(', ')})`, (value: string) => {
+    if (!(LEDGER_STATUSES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LEDGER_STATUSES.join(', ')}`);
+    return value as (typeof LEDGER_STATUSES)[number];
+  })
+  .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--json', 'print JSON')
+  .action(async (activationId: string, options: { status?: (typeof LEDGER_STATUSES)[number]; limit: number; json?: boolean }) => {
+    const rows = await withClient((client) => client.ledgerRows(activationId, { status: options.status, limit: options.limit }));
+    if (options.json) console.log(JSON.stringify(rows, null, 2));
+    else console.table(rows.map((row) => ({ key: row.rowKey, status: row.status, attempts: row.attempts, runs: row.runsAttempted, inDoubt: row.inDoubt, reason: row.error ?? '' })));
+  });
+
 program
   .command('trigger')
   .description("trigger the activation's schedule now (skipped if a run is in progress)")

@@ -6,14 +6,20 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
-const postgresUrl = z
-  .string()
-  .trim()
-  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL')
-  .optional();
+// An empty variable (e.g. `FOO=` in a compose file) means "not set".
+const unsetIfEmpty = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const postgresUrl = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .trim()
+    .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+);
 
 const httpUrl = (fallback: string) =>
-  z
+  z.preprocess(unsetIfEmpty, z
     .string()
     .trim()
     .default(fallback)
@@ -25,20 +31,23 @@ const httpUrl = (fallback: string) =>
         return false;
       }
     }, 'must be an http(s) URL')
-    .transform((value) => value.replace(/\/+$/, ''));
+    .transform((value) => value.replace(/\/+$/, '')));
 
-const hostPort = z
-  .string()
-  .trim()
-  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
-  .optional();
+const hostPort = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .trim()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
+    .optional(),
+);
 
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   WAREHOUSE_DATABASE_URL: postgresUrl,
   TEMPORAL_ADDRESS: hostPort,
-  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('trustpilot-invitations'),
+  TEMPORAL_NAMESPACE: z.preprocess(unsetIfEmpty, z.string().trim().default('default')),
+  TEMPORAL_TASK_QUEUE: z.preprocess(unsetIfEmpty, z.string().trim().default('trustpilot-invitations')),
   TEMPORAL_CLI_PATH: optionalString,
   TRUSTPILOT_API_URL: httpUrl('https://api.trustpilot.com'),
   TRUSTPILOT_INVITATIONS_API_URL: httpUrl('https://invitations-api.trustpilot.com'),

@@ -68,8 +68,9 @@ export async function insertDemoOrders(warehouse: WarehouseDb, howMany: number):
   return orders.length;
 }
 
-export function demoDestination(businessUnitId: string): Record<string, unknown> {
+export function demoDestination(businessUnitId: string, rateLimit?: { calls: number; perSeconds: number }): Record<string, unknown> {
   return {
+    ...(rateLimit ? { rateLimit } : {}),
     id: DEMO_DESTINATION_ID,
     name: 'Demo Trustpilot business',
     businessUnitId,

@@ -10,6 +10,7 @@ import { DEMO_ACTIVATION_ID, demoActivation, demoDestination, insertDemoOrders, 
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { startDevTemporalServer } from './temporal-server.ts';
 import { watchRuns } from './run-watcher.ts';
+import { installTemporalLogging } from '../runtime/temporal-logging.ts';
 
 const DATA_DIR = resolve(import.meta.dirname, '..', '..', '.data');
 const EMBEDDED_POSTGRES_PORT = 54329;
@@ -17,6 +18,9 @@ const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 const FAKE_TRUSTPILOT_PORT = 8787;
 const NEW_ORDERS_EVERY_MS = 20_000;
+// Trustpilot allows 833 calls per 5 minutes; the demo's fake allows more so a first run of
+// a few hundred orders takes seconds, not minutes. Pacing works the same at any rate.
+const DEMO_RATE_LIMIT = { calls: 50, perSeconds: 5 };
 
 type Cleanup = () => Promise<void>;
 
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
   const stop = () => stopping.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  installTemporalLogging();
   try {
     const overrides: Record<string, string> = {};
     const initialEnv = readEnv();
@@ -58,7 +63,10 @@ async function main(): Promise<void> {
     }
     let fakeAdminUrl: string | undefined;
     if (!hasTrustpilotCredentials(initialEnv)) {
-      const fake = await startFakeTrustpilot({ port: FAKE_TRUSTPILOT_PORT });
+      const fake = await startFakeTrustpilot({
+        port: FAKE_TRUSTPILOT_PORT,
+        rateLimit: { limit: DEMO_RATE_LIMIT.calls, windowSeconds: DEMO_RATE_LIMIT.perSeconds },
+      });
       cleanups.push(() => fake.close());
       fakeAdminUrl = `${fake.url}/admin/invitations`;
       Object.assign(overrides, {
@@ -76,7 +84,12 @@ async function main(): Promise<void> {
     const services = await openServices(env, { migrate: true });
     cleanups.push(() => services.close());
     await seedDemoWarehouse(services.warehouse);
-    await saveDestination(services.db, demoDestination(fakeAdminUrl ? FAKE_DEFAULTS.businessUnitId : (process.env.DEMO_BUSINESS_UNIT_ID ?? FAKE_DEFAULTS.businessUnitId)));
+    await saveDestination(
+      services.db,
+      fakeAdminUrl
+        ? demoDestination(FAKE_DEFAULTS.businessUnitId, DEMO_RATE_LIMIT)
+        : demoDestination(process.env.DEMO_BUSINESS_UNIT_ID ?? FAKE_DEFAULTS.businessUnitId),
+    );
     await saveActivation(services.db, demoActivation());
     const client = new InvitationsClient({ temporal: services.temporal, db: services.db, taskQueue: env.TEMPORAL_TASK_QUEUE });
     await client.ensureAllSchedules();

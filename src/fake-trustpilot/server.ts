@@ -74,6 +74,8 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, state: FakeSt
 
 function answerUnexpectedError(res: ServerResponse, error: unknown): void {
   if (error instanceof BodyTooLargeError) return sendJson(res, 413, { message: 'Request body too large' });
+  // The caller hung up mid-request (a client timeout, a test closing the server): nothing to answer.
+  if (res.destroyed || res.socket === null || res.socket.destroyed) return;
   // Name only: messages could quote request content.
   console.error(`fake-trustpilot: unexpected ${error instanceof Error ? error.name : typeof error} while answering a request`);
   if (res.headersSent) res.destroy();

@@ -148,7 +148,7 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-const FIELD_KEYS = ['field', 'property', 'propertyName', 'path', 'name', 'key', 'parameter', 'memberNames'] as const;
+const FIELD_KEYS = ['field', 'property', 'propertyName', 'path', 'name', 'key', 'parameter'] as const;
 const MESSAGE_KEYS = ['message', 'error', 'errorMessage', 'description', 'reason', 'detail', 'msg'] as const;
 
 function detailFrom(entry: unknown, fieldFromKey?: string): TrustpilotErrorDetail | undefined {
@@ -199,7 +199,7 @@ function parseDetails(body: unknown): TrustpilotErrorDetail[] {
 
 function parseErrorCode(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
-  const direct = firstString(body, ['errorCode', 'errorcode', 'code']);
+  const direct = firstString(body, ['errorCode', 'errorcode', 'ErrorCode', 'code']);
   if (direct) return direct;
   const fault = body['fault'];
   if (isRecord(fault)) {
@@ -216,7 +216,8 @@ function parseErrorCode(body: unknown): string | undefined {
 
 function parseTopLevelMessage(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
-  const direct = firstString(body, ['message', 'error_description', 'errorMessage', 'title', 'detail']);
+  // `Error` is the Apigee OAuthV2 spelling: {"ErrorCode":"invalid_client","Error":"..."}.
+  const direct = firstString(body, ['message', 'error_description', 'Error', 'errorMessage', 'title', 'detail']);
   if (direct) return direct;
   const fault = body['fault'];
   if (isRecord(fault)) return firstString(fault, ['faultstring', 'message']);
@@ -308,79 +309,4 @@ export function classifyResponse(status: number, headers: Headers, bodyText: str
   }
   // 1xx/3xx reaching us means something between us and Trustpilot is not what we think it is.
   return make('misconfigured', `Unexpected HTTP status ${status} for ${subject}`, HINTS.unexpectedStatus);
-}
-
-const NETWORK_CODE_DESCRIPTIONS: Record<string, string> = {
-  ECONNRESET: 'connection reset',
-  ECONNREFUSED: 'connection refused',
-  ECONNABORTED: 'connection aborted',
-  EPIPE: 'connection closed while sending',
-  ETIMEDOUT: 'connection timed out',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'DNS lookup failed temporarily',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
-  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
-  UND_ERR_CLOSED: 'connection closed',
-};
-
-const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT|ERR_TLS_|ERR_SSL_)/;
-
-/** Walks the `cause` chain (undici wraps the socket error in `TypeError: fetch failed`). */
-function errorCodesOf(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return codes;
-}
-
-export interface TransportFailureContext {
-  subject: string;
-  mayHaveSideEffects?: boolean;
-}
-
-/**
- * Classifies a failure where no HTTP response was received (or the body could not be read).
- * Only the error code travels into the message: undici messages can carry URLs and we keep
- * the text predictable.
- */
-export function classifyTransportFailure(error: unknown, context: TransportFailureContext): TrustpilotError {
-  const codes = errorCodesOf(error);
-  const tlsCode = codes.find((code) => TLS_CODES.test(code));
-  if (tlsCode) {
-    return new TrustpilotError(`TLS failure talking to Trustpilot for ${context.subject} (${tlsCode})`, {
-      kind: 'misconfigured',
-      errorCode: tlsCode,
-      hint: 'The server certificate was not accepted; check apiUrl/invitationsApiUrl and any TLS-intercepting proxy.',
-      cause: error,
-    });
-  }
-  const known = codes.find((code) => code in NETWORK_CODE_DESCRIPTIONS);
-  const description = known ? `${NETWORK_CODE_DESCRIPTIONS[known]} (${known})` : codes[0] ? codes[0] : 'network error';
-  const hint = context.mayHaveSideEffects
-    ? `Network failure; retry with backoff. ${HINTS.mayHaveBeenAccepted}`
-    : known === 'ENOTFOUND'
-      ? 'Network failure; if it persists check the host name in apiUrl/invitationsApiUrl.'
-      : 'Network failure; retry with backoff.';
-  return new TrustpilotError(`Could not reach Trustpilot for ${context.subject}: ${description}`, {
-    kind: 'retryable',
-    ...(known || codes[0] ? { errorCode: known ?? codes[0] } : {}),
-    hint,
-    cause: error,
-  });
-}
-
-export function timeoutError(context: TransportFailureContext, timeoutMs: number): TrustpilotError {
-  return new TrustpilotError(`Trustpilot did not answer ${context.subject} within ${timeoutMs} ms`, {
-    kind: 'retryable',
-    errorCode: 'TIMEOUT',
-    hint: context.mayHaveSideEffects ? `Timed out; retry with backoff. ${HINTS.mayHaveBeenAccepted}` : 'Timed out; retry with backoff.',
-  });
 }

@@ -1,4 +1,4 @@
-import { classifyTransportFailure, timeoutError, type TransportFailureContext } from './errors.ts';
+import { classifyTransportFailure, timeoutError, type TransportFailureContext } from './transport-errors.ts';
 
 /** Error bodies are only kept (redacted, ~2 KB) for diagnosis; never buffer a huge HTML page for that. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -51,13 +51,39 @@ async function readTextCapped(response: Response, maxBytes: number): Promise<str
   return text + decoder.decode();
 }
 
+interface CallSignal {
+  signal: AbortSignal;
+  timedOut(): boolean;
+  /** Clears the timer and detaches from the caller's signal; call once the exchange is over. */
+  dispose(): void;
+}
+
 /**
- * Builds the per-call signal. The timeout covers the whole exchange including the body,
- * because the signal given to fetch also aborts the body stream.
+ * The per-call signal: aborted by the caller's signal or by the timeout, whichever comes first.
+ * The timeout covers the whole exchange including the body, because the signal given to fetch
+ * also aborts the body stream.
+ *
+ * Built by hand rather than with AbortSignal.any: on Node 20 every AbortSignal.any() result
+ * stays attached to a long-lived input signal (nodejs/node#54614, #55351), and a Temporal
+ * activity may pass the same cancellation signal to thousands of calls.
  */
-function callSignal(timeoutMs: number, callerSignal: AbortSignal | undefined): { signal: AbortSignal; timeout: AbortSignal } {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return { signal: callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout, timeout };
+function callSignal(timeoutMs: number, callerSignal: AbortSignal | undefined): CallSignal {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`Timed out after ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose: () => {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
 }
 
 /**
@@ -65,36 +91,41 @@ function callSignal(timeoutMs: number, callerSignal: AbortSignal | undefined): {
  * reason unchanged (cancellation is not a Trustpilot failure), a retryable timeout, or a
  * classified transport failure.
  */
-function translateFailure(error: unknown, request: HttpRequest, timeout: AbortSignal): unknown {
+function translateFailure(error: unknown, request: HttpRequest, call: CallSignal): unknown {
   if (request.signal?.aborted) return request.signal.reason ?? error;
-  if (timeout.aborted) return timeoutError(request.context, request.timeoutMs);
+  if (call.timedOut()) return timeoutError(request.context, request.timeoutMs);
   return classifyTransportFailure(error, request.context);
 }
 
 export async function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   request.signal?.throwIfAborted();
-  const { signal, timeout } = callSignal(request.timeoutMs, request.signal);
-  let response: Response;
+  const call = callSignal(request.timeoutMs, request.signal);
   try {
-    response = await request.fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      ...(request.body !== undefined ? { body: request.body } : {}),
-      signal,
-      // A redirect would resend the Authorization header to wherever it points; treat it as misconfiguration instead.
-      redirect: 'manual',
-    });
-  } catch (error) {
-    throw translateFailure(error, request, timeout);
-  }
-  try {
-    const bodyText = await readTextCapped(response, response.ok ? MAX_SUCCESS_BODY_BYTES : MAX_ERROR_BODY_BYTES);
-    return { status: response.status, ok: response.ok, headers: response.headers, bodyText, bodyIncomplete: false };
-  } catch (error) {
-    if (request.signal?.aborted) throw request.signal.reason ?? error;
-    if (response.ok && request.successWithoutBodyIsSuccess) {
-      return { status: response.status, ok: true, headers: response.headers, bodyText: '', bodyIncomplete: true };
+    let response: Response;
+    try {
+      response = await request.fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        signal: call.signal,
+        // A redirect would resend the Authorization header to wherever it points; treat it as misconfiguration instead.
+        redirect: 'manual',
+      });
+    } catch (error) {
+      throw translateFailure(error, request, call);
     }
-    throw translateFailure(error, request, timeout);
+    try {
+      const bodyText = await readTextCapped(response, response.ok ? MAX_SUCCESS_BODY_BYTES : MAX_ERROR_BODY_BYTES);
+      return { status: response.status, ok: response.ok, headers: response.headers, bodyText, bodyIncomplete: false };
+    } catch (error) {
+      // The 2xx status already settled the outcome; even a caller abort now must not hide it.
+      if (response.ok && request.successWithoutBodyIsSuccess) {
+        return { status: response.status, ok: true, headers: response.headers, bodyText: '', bodyIncomplete: true };
+      }
+      if (request.signal?.aborted) throw request.signal.reason ?? error;
+      throw translateFailure(error, request, call);
+    }
+  } finally {
+    call.dispose();
   }
 }

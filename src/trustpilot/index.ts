@@ -1,7 +1,6 @@
 export { createTrustpilotClient, DEFAULT_TIMEOUT_MS } from './client.ts';
 export {
   classifyResponse,
-  classifyTransportFailure,
   isTrustpilotError,
   parseRetryAfter,
   TrustpilotError,
@@ -10,6 +9,7 @@ export {
   type TrustpilotErrorKind,
 } from './errors.ts';
 export { redact, redactAndTruncate } from './redact.ts';
+export { classifyTransportFailure } from './transport-errors.ts';
 export { sharedTokenCache, TokenCache, tokenCacheKey, type AccessToken, type TokenCacheOptions, type TokenSource } from './tokens.ts';
 export type {
   CallOptions,

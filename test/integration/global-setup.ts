@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres.ts';
 import { startDevTemporalServer } from '../../src/dev/temporal-server.ts';
 import { workflowsPath } from '../../src/runtime/worker.ts';
+import { installTemporalLogging } from '../../src/runtime/temporal-logging.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,6 +34,7 @@ async function freePort(): Promise<number> {
 
 /** ONE real Postgres and ONE real Temporal dev server for the whole test run. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  installTemporalLogging();
   const stops: (() => Promise<void>)[] = [];
   let postgresAdminUrl = process.env.DATABASE_URL;
   if (!postgresAdminUrl) {

@@ -12,6 +12,9 @@ import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrust
 import { createAppWorker } from '../../src/runtime/worker.ts';
 import type { WarehouseDb } from '../../src/source/reader.ts';
 import type { RunSummary } from '../../src/workflows/types.ts';
+import { installTemporalLogging } from '../../src/runtime/temporal-logging.ts';
+
+installTemporalLogging();
 
 export interface TestContext {
   databaseUrl: string;

@@ -594,16 +594,16 @@ describe('fake Trustpilot: fault injection', () => {
   });
 
   it('adds latency to every invitations-host request but not to the api host', async () => {
-    const { fake, token } = await startWithToken({ faults: { latencyMs: 200 } });
+    const { fake, token } = await startWithToken({ faults: { latencyMs: 300 } });
     let startedAt = performance.now();
     expect((await postInvitation(fake, validInvitation(), { token })).status).toBe(202);
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(190);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(290);
     startedAt = performance.now();
     expect((await callBusinessUnit(fake, 'GET', 'templates', undefined, { token })).status).toBe(200);
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(190);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(290);
     startedAt = performance.now();
-    await fetch(`${fake.apiUrl}/v1/resources/metadata/locales`);
-    expect(performance.now() - startedAt).toBeLessThan(150);
+    expect((await fetch(`${fake.apiUrl}/v1/resources/metadata/locales`)).status).toBe(200);
+    expect(performance.now() - startedAt).toBeLessThan(250);
   });
 
   it('accept-then-drop: the invitation is recorded but the caller gets no answer', async () => {

@@ -159,6 +159,12 @@ describe('classifyResponse', () => {
       expect(error.errorCode).toBe('invalid_client');
     });
 
+    it('reads the Apigee OAuthV2 error shape', () => {
+      const error = classifyResponse(401, noHeaders, json({ ErrorCode: 'invalid_client', Error: 'Client credentials are invalid' }), { tokenEndpoint: true });
+      expect(error.errorCode).toBe('invalid_client');
+      expect(error.message).toBe('Trustpilot rejected the API key/secret or username/password (401, errorCode invalid_client): Client credentials are invalid');
+    });
+
     it('429 is retryable', () => {
       const error = classifyResponse(429, new Headers({ 'retry-after': '60' }), '', { tokenEndpoint: true });
       expect(error.kind).toBe('retryable');

@@ -2,6 +2,7 @@
  * The client over real HTTP against a tiny local node:http server: routes, timeouts, aborts,
  * dropped connections and redirects — the failure modes an injected fetch cannot reproduce.
  */
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -271,6 +272,14 @@ describe('transport failures', () => {
     const pending2 = client().createInvitation(BU, invitation, { signal: custom.signal });
     setTimeout(() => custom.abort(reason), 100);
     expect(await rejectionOf(pending2)).toBe(reason);
+  });
+
+  it('a long-lived caller signal keeps no listeners after the calls finish', async () => {
+    const controller = new AbortController();
+    const c = client();
+    for (let i = 0; i < 20; i++) await c.createInvitation(BU, invitation, { signal: controller.signal });
+    await rejectionOf(c.listTemplates('x', { signal: controller.signal }).then(() => Promise.reject(new Error('stop'))));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   it('an already-aborted signal sends nothing', async () => {
