@@ -4,12 +4,16 @@ import type { AppDb } from '../db/database.ts';
 
 /**
  * Headroom on the documented allowance: calls leave at their slot, but network jitter can bring
- * two of them closer together at Trustpilot's end than they left ours.
+ * them closer together at Trustpilot's end than they left ours. 2% of the window (6 s of
+ * Trustpilot's 5 minutes), and never less than 100 ms of it for short windows.
  */
-const PACING_HEADROOM = 1.02;
+const HEADROOM_SHARE = 0.02;
+const MIN_HEADROOM_MS = 100;
 
 export function slotIntervalMs(rateLimit: { calls: number; perSeconds: number }): number {
-  return Math.ceil(((rateLimit.perSeconds * 1000) / rateLimit.calls) * PACING_HEADROOM);
+  const windowMs = rateLimit.perSeconds * 1000;
+  const headroomMs = Math.max(windowMs * HEADROOM_SHARE, MIN_HEADROOM_MS);
+  return (windowMs + headroomMs) / rateLimit.calls;
 }
 
 export function pacingKey(apiUrl: string, apiKey: string): string {

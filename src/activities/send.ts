@@ -1,6 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { InvitationRequest } from '../domain/index.ts';
-import { createTrustpilotClient, isTrustpilotError, type TrustpilotClient, type TrustpilotCredentials } from '../trustpilot/index.ts';
+import {
+  createTrustpilotClient,
+  isTrustpilotError,
+  type TrustpilotClient,
+  type TrustpilotCredentials,
+  type TrustpilotError,
+} from '../trustpilot/index.ts';
 import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../workflows/types.ts';
 import { resolveCredentials } from './credentials.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -9,12 +15,25 @@ import { pacingKey, reserveSlot, slotIntervalMs } from './pacing.ts';
 import type { RunConfig } from './run-config.ts';
 
 const BACKOFF_BASE_MS = 2_000;
-const BACKOFF_MAX_MS = 120_000;
+const BACKOFF_MAX_MS = 60_000;
 
 /** Exponential backoff with full jitter, so that many rows failing together do not retry in lockstep. */
 export function backoffDelayMs(attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+// Failures that prove the request never reached Trustpilot's invitation service.
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Whether a failed call may nevertheless have created the invitation: a lost connection or a
+ * timeout after sending, or a 5xx from a gateway in front of the service. A 429 was refused
+ * before any work, and a refused connection never carried the request.
+ */
+export function mayHaveBeenAccepted(error: TrustpilotError): boolean {
+  if (error.status !== undefined) return error.status >= 500;
+  return !(error.errorCode !== undefined && NEVER_SENT_CODES.has(error.errorCode));
 }
 
 export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number) => Promise<RunConfig>) {
@@ -74,7 +93,8 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
       });
     } catch (error) {
       if (!isTrustpilotError(error)) {
-        await recordFailure(entry.id, 'failed', 'unexpected', error instanceof Error ? error.message : String(error), true);
+        // Cancelled mid-call (the run was stopped, or the activity timed out): the call may have gone through.
+        await recordFailure(entry.id, 'failed', 'interrupted', error instanceof Error ? error.message : String(error), true);
         throw error;
       }
       if (error.kind === 'rejected') {
@@ -86,8 +106,7 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
         await recordFailure(entry.id, 'failed', 'misconfigured', error.message, false);
         throw misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
       }
-      // No HTTP status means the request may have reached Trustpilot before the connection failed.
-      const outcomeUnknown = error.status === undefined;
+      const outcomeUnknown = mayHaveBeenAccepted(error);
       await recordFailure(entry.id, 'failed', 'retryable', error.message, outcomeUnknown);
       throw ApplicationFailure.create({
         message: error.message,

@@ -29,8 +29,9 @@ const sending = proxyActivities<Activities>({
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 6,
+    maximumInterval: '1 minute',
+    // About five minutes of backoff: a short outage or 429 storm is ridden out within the run.
+    maximumAttempts: 10,
     nonRetryableErrorTypes: [MISCONFIGURED_FAILURE],
   },
 });
@@ -77,34 +78,47 @@ export async function activationRun(input: ActivationRunInput): Promise<RunSumma
       inFlight--;
     }
   };
-  const sendAll = async (entryIds: number[]): Promise<void> => {
-    for (const entryId of entryIds) {
+  /** Dispatches ids with bounded concurrency; returns those left when history asks to continue as new. */
+  const sendAll = async (entryIds: readonly number[]): Promise<number[]> => {
+    for (let index = 0; index < entryIds.length; index++) {
       await condition(() => inFlight < concurrency || misconfigured !== undefined);
-      if (misconfigured !== undefined) return;
-      void dispatch(entryId);
+      if (misconfigured !== undefined) return [];
+      if (workflowInfo().continueAsNewSuggested) return entryIds.slice(index);
+      void dispatch(entryIds[index] as number);
+    }
+    return [];
+  };
+  /** Drains what is in flight, then continues as new carrying the progress (ids and counters only). */
+  const continueWith = async (pendingEntryIds: number[]): Promise<void> => {
+    await condition(() => inFlight === 0);
+    if (misconfigured === undefined) {
+      await continueAsNew<typeof activationRun>({
+        activationId: input.activationId,
+        resume: { ...progress, pendingEntryIds },
+      });
     }
   };
 
   try {
+    const carried = progress.pendingEntryIds ?? [];
+    progress.pendingEntryIds = undefined;
+    const left = await sendAll(carried);
+    if (left.length > 0) await continueWith(left);
     for (;;) {
       if (misconfigured !== undefined) break;
+      let claim;
       if (progress.phase === 'retry') {
-        const claim = await bookkeeping.claimRetries({ runId, afterId: progress.retryAfterId });
+        claim = await bookkeeping.claimRetries({ runId, afterId: progress.retryAfterId });
         if (claim.entryIds.length > 0) progress.retryAfterId = claim.entryIds.at(-1) ?? progress.retryAfterId;
         if (claim.done) progress.phase = 'scan';
-        await sendAll(claim.entryIds);
       } else {
-        const claim = await bookkeeping.claimNewRows({ runId, page: progress.page + 1 });
+        claim = await bookkeeping.claimNewRows({ runId, page: progress.page + 1 });
         progress.page++;
-        await sendAll(claim.entryIds);
-        if (claim.done) break;
       }
-      if (workflowInfo().continueAsNewSuggested) {
-        await condition(() => inFlight === 0);
-        if (misconfigured === undefined) {
-          await continueAsNew<typeof activationRun>({ activationId: input.activationId, resume: progress });
-        }
-      }
+      const remaining = await sendAll(claim.entryIds);
+      if (remaining.length > 0) await continueWith(remaining);
+      if (progress.phase === 'scan' && claim.done && progress.page > 0) break;
+      if (workflowInfo().continueAsNewSuggested) await continueWith([]);
     }
   } catch (error) {
     // A source that cannot be read as configured (missing table, bad SQL) ends the run, not retries it.

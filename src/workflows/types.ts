@@ -17,6 +17,8 @@ export interface ActivationRunProgress {
   /** last source page claimed */
   page: number;
   executions: number;
+  /** ledger ids claimed but not yet dispatched when the previous execution continued as new */
+  pendingEntryIds?: number[];
 }
 
 export interface StartRunResult {

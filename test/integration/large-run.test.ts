@@ -1,0 +1,69 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
+import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
+import { createTestContext, type TestContext } from './harness.ts';
+
+// CI runs a scaled-down segment; LARGE_RUN_ROWS=20000 runs the full-size one.
+const ROWS = Number(process.env.LARGE_RUN_ROWS ?? 3000);
+
+describe(`a run over ${ROWS} rows`, () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('large', { rateLimit: null });
+    await ctx.startWorker();
+    await sql`create schema shop`.execute(ctx.db);
+    await sql`
+      create table shop.big_segment as
+      select 'B-' || lpad(n::text, 6, '0') as order_id, 'Customer ' || n as customer_name,
+             'big' || n || '@shop.example.com' as customer_email, now() - (n || ' seconds')::interval as created_at
+      from generate_series(1, ${ROWS}) as n
+    `.execute(ctx.db);
+    await sql`alter table shop.big_segment add primary key (order_id)`.execute(ctx.db);
+    await saveDestination(ctx.db, {
+      id: 'large',
+      businessUnitId: FAKE_DEFAULTS.businessUnitId,
+      invitationType: 'service',
+      rateLimit: { calls: 100_000, perSeconds: 1 },
+    });
+    await saveActivation(ctx.db, {
+      id: 'large',
+      destinationId: 'large',
+      source: { kind: 'table', schema: 'shop', name: 'big_segment' },
+      primaryKey: 'order_id',
+      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
+      schedule: { every: '1d' },
+      concurrency: 50,
+    });
+  });
+  afterAll(async () => {
+    await ctx.close();
+  });
+
+  it('sends every row once, continuing as new so that no execution outgrows its history limit', async () => {
+    const started = Date.now();
+    const handle = await ctx.client.startRun('large');
+    const summary = await ctx.client.waitForRun(handle.workflowId);
+    const seconds = (Date.now() - started) / 1000;
+
+    expect(summary).toMatchObject({ status: 'succeeded', sourceRows: ROWS, newRows: ROWS, sent: ROWS, failed: 0 });
+    expect(new Set(ctx.fake.accepted().map((invitation) => invitation.body.referenceNumber)).size).toBe(ROWS);
+    expect(ctx.fake.duplicates()).toEqual([]);
+
+    const threshold = inject('continueAsNewThreshold');
+    const executions = [];
+    for await (const execution of ctx.temporal.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+      const history = await ctx.temporal.workflow.getHandle(handle.workflowId, execution.runId).fetchHistory();
+      executions.push(history.events?.length ?? 0);
+    }
+    console.log(
+      `large run: ${ROWS} rows in ${seconds.toFixed(1)}s (${(ROWS / seconds).toFixed(0)} rows/s), ` +
+        `${executions.length} executions, history events per execution max ${Math.max(...executions)} (suggestion at ${threshold})`,
+    );
+    expect(executions.length).toBeGreaterThan(1);
+    // The suggestion comes at the threshold; the run then drains what is in flight (≤ concurrency activities).
+    const drainAllowance = 50 * 3 + 20;
+    for (const events of executions) expect(events).toBeLessThan(threshold + drainAllowance);
+  });
+});
