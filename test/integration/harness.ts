@@ -34,10 +34,15 @@ export interface TestContext {
 }
 
 /** A database and a task queue of its own, on the run's shared Postgres and Temporal servers. */
-export async function createTestContext(name: string, fakeOptions: FakeTrustpilotOptions = {}): Promise<TestContext> {
+export async function createTestContext(
+  name: string,
+  fakeOptions: FakeTrustpilotOptions = {},
+  /** `postgresAdminUrl`: another Postgres server than the run's shared one (e.g. one a test restarts) */
+  options: { postgresAdminUrl?: string } = {},
+): Promise<TestContext> {
   const suffix = randomBytes(4).toString('hex');
   const database = `t_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
-  const adminUrl = inject('postgresAdminUrl');
+  const adminUrl = options.postgresAdminUrl ?? inject('postgresAdminUrl');
   await createDatabaseIfMissing(adminUrl, database);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;

@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import type { TestContext } from './harness.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const workerEntry = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
+
+/** Keeps the tail of a process's output, so a failing test can show what the process said last. */
+const OUTPUT_TAIL_CHARS = 20_000;
+
+export interface WorkerProcess {
+  pid: number;
+  /** resolves when the process has exited (with its code or the signal that ended it) */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  hasExited(): boolean;
+  output(): string;
+  /** resolves once the worker logged that it polls its task queue */
+  ready(timeoutMs?: number): Promise<void>;
+  /** sends `signal` to the whole process group (node and anything it spawned) */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILLs the process group and waits for the exit */
+  kill(): Promise<void>;
+}
+
+const live = new Set<WorkerProcess>();
+
+// A test that throws before its cleanup, or a runner that exits early, must not leave workers behind.
+process.once('exit', () => {
+  for (const worker of live) {
+    try {
+      process.kill(-worker.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** The production worker's environment for a test context: its database, task queue and fake Trustpilot. */
+export function workerEnvFor(ctx: TestContext, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Nothing from the outer environment may point the worker elsewhere.
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('TRUSTPILOT_') || name.startsWith('TEMPORAL_') || name === 'DATABASE_URL' || name === 'WAREHOUSE_DATABASE_URL') {
+      delete env[name];
+    }
+  }
+  return {
+    ...env,
+    ...ctx.workerEnv,
+    DATABASE_URL: ctx.databaseUrl,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: ctx.namespace,
+    TEMPORAL_TASK_QUEUE: ctx.taskQueue,
+    TEMPORAL_LOG_LEVEL: 'WARN',
+    TRUSTPILOT_API_URL: ctx.fake.apiUrl,
+    TRUSTPILOT_INVITATIONS_API_URL: ctx.fake.invitationsApiUrl,
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+}
+
+/**
+ * Starts `src/worker.ts` as a separate process, in a process group of its own (detached), so
+ * that a SIGKILL of the group takes down everything it runs, as a crash of the machine would.
+ */
+export function spawnWorker(name: string, env: NodeJS.ProcessEnv): WorkerProcess {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', workerEntry], {
+    cwd: repoRoot,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`worker ${name} did not start`);
+  const pid = child.pid;
+  let output = '';
+  let exitedAs: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const readyWaiters = new Set<() => void>();
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+    if (output.includes('"msg":"worker started"')) for (const wake of readyWaiters) wake();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedAs = { code, signal };
+      live.delete(worker);
+      for (const wake of readyWaiters) wake();
+      resolve(exitedAs);
+    });
+  });
+
+  const worker: WorkerProcess = {
+    pid,
+    exited,
+    hasExited: () => exitedAs !== undefined,
+    output: () => output,
+    async ready(timeoutMs = 90_000) {
+      if (output.includes('"msg":"worker started"')) return;
+      let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          wake = () => (exitedAs ? reject(new Error(`worker ${name} exited (${JSON.stringify(exitedAs)}) before it was ready:\n${output}`)) : resolve());
+          readyWaiters.add(wake);
+          if (exitedAs) wake();
+          timer = setTimeout(() => reject(new Error(`worker ${name} not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+        });
+      } finally {
+        clearTimeout(timer);
+        if (wake) readyWaiters.delete(wake);
+      }
+    },
+    signal(signal) {
+      if (exitedAs) return;
+      try {
+        process.kill(-pid, signal);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    },
+    async kill() {
+      worker.signal('SIGKILL');
+      await exited;
+    },
+  };
+  live.add(worker);
+  return worker;
+}
+
+/** SIGKILLs every worker process still running (afterAll / finally). */
+export async function killAllWorkers(): Promise<void> {
+  await Promise.all([...live].map((worker) => worker.kill()));
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/dev/embedded-postgres.ts';
+import { FAKE_DEFAULTS, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
+import type { RunSummary } from '../../src/workflows/types.ts';
+import { createTestContext, waitFor, type TestContext } from './harness.ts';
+import { freePort, killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
+
+// Segment sizes; CI keeps them small enough for the file to finish in a few minutes.
+const KILL_ROWS = Number(process.env.RESILIENCE_KILL_ROWS ?? 2000);
+const POSTGRES_ROWS = Number(process.env.RESILIENCE_POSTGRES_ROWS ?? 1000);
+const SIGTERM_ROWS = Number(process.env.RESILIENCE_SIGTERM_ROWS ?? 1000);
+/** share of the rows the fake must have accepted before the trouble starts */
+const TROUBLE_AT = 0.3;
+
+// No 429s from the fake; a little latency per call, so that a run lasts long enough to be interrupted.
+const FAKE_OPTIONS: FakeTrustpilotOptions = { rateLimit: null, faults: { latencyMs: 20 } };
+
+function seconds(fromMs: number, toMs = Date.now()): string {
+  return `${((toMs - fromMs) / 1000).toFixed(1)}s`;
+}
+
+/** A segment of `rows` orders and an activation sending them, paced well above what the run reaches. */
+async function seedActivation(ctx: TestContext, id: string, rows: number): Promise<void> {
+  await sql`create schema if not exists shop`.execute(ctx.db);
+  await sql`
+    create table ${sql.table(`shop.${id.replace(/-/g, '_')}`)} as
+    select 'R-' || lpad(n::text, 6, '0') as order_id, 'Customer ' || n as customer_name,
+           'resilience' || n || '@shop.example.com' as customer_email
+    from generate_series(1, ${rows}) as n
+  `.execute(ctx.db);
+  await sql`alter table ${sql.table(`shop.${id.replace(/-/g, '_')}`)} add primary key (order_id)`.execute(ctx.db);
+  await saveDestination(ctx.db, {
+    id,
+    businessUnitId: FAKE_DEFAULTS.businessUnitId,
+    invitationType: 'service',
+    rateLimit: { calls: 1000, perSeconds: 1 },
+  });
+  await saveActivation(ctx.db, {
+    id,
+    destinationId: id,
+    source: { kind: 'table', schema: 'shop', name: id.replace(/-/g, '_') },
+    primaryKey: 'order_id',
+    mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
+    schedule: { every: '1d' },
+    concurrency: 16,
+  });
+}
+
+function receivedKeys(ctx: TestContext): Set<string> {
+  return new Set(ctx.fake.accepted().map((invitation) => invitation.body.referenceNumber ?? ''));
+}
+
+async function waitForAccepted(ctx: TestContext, count: number, worker: WorkerProcess): Promise<number> {
+  return await waitFor(
+    `${count} invitations at the fake`,
+    () => {
+      if (worker.hasExited()) throw new Error(`the worker exited before the run got going:\n${worker.output()}`);
+      const accepted = ctx.fake.accepted().length;
+      return Promise.resolve(accepted >= count ? accepted : undefined);
+    },
+    120_000,
+    50,
+  );
+}
+
+/**
+ * The guarantees after any interruption: the run succeeded, every row reached Trustpilot, a row
+ * reached it twice only if the ledger marks it in doubt, and the ledger and the run counts agree.
+ */
+async function expectEverythingSentOnce(label: string, ctx: TestContext, activationId: string, rows: number, summaries: RunSummary[]): Promise<void> {
+  const accepted = ctx.fake.accepted();
+  const duplicates = ctx.fake.duplicates();
+  const ledger = await ctx.db
+    .selectFrom('app.ledger')
+    .select(['row_key', 'status', 'in_doubt', 'attempts', 'last_run_id'])
+    .where('activation_id', '=', activationId)
+    .execute();
+  const inDoubt = ledger.filter((row) => row.in_doubt);
+  const byStatus: Record<string, number> = {};
+  for (const row of ledger) byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
+  console.log(
+    `${label}: runs ${summaries.length} (${summaries.map((summary) => `${summary.status} sent ${summary.sent} failed ${summary.failed} inDoubt ${summary.inDoubt}`).join('; ')}), ` +
+      `fake received ${accepted.length} for ${rows} rows, duplicates ${duplicates.length} ` +
+      `(${duplicates.map((duplicate) => `${duplicate.referenceNumber}×${duplicate.count}`).join(', ') || 'none'}), ` +
+      `rows in doubt ${inDoubt.length}, ledger ${JSON.stringify(byStatus)}, calls with >1 attempt ${ledger.filter((row) => row.attempts > 1).length}`,
+  );
+
+  expect(summaries.at(-1)?.status).toBe('succeeded');
+  expect(summaries.reduce((total, summary) => total + summary.sent, 0)).toBe(rows);
+  expect(receivedKeys(ctx).size).toBe(rows);
+  const inDoubtKeys = new Set(inDoubt.map((row) => row.row_key));
+  for (const duplicate of duplicates) expect(inDoubtKeys.has(duplicate.referenceNumber), `duplicate ${duplicate.referenceNumber} is in doubt`).toBe(true);
+  expect(accepted.length - rows).toBe(duplicates.reduce((total, duplicate) => total + duplicate.count - 1, 0));
+  expect(ledger).toHaveLength(rows);
+  expect(byStatus).toEqual({ sent: rows });
+  // The last run reports the rows it settled that were in doubt.
+  const last = summaries.at(-1);
+  expect(last?.inDoubt).toBe(inDoubt.filter((row) => row.last_run_id === last?.runId).length);
+}
+
+describe('a worker process killed with SIGKILL mid-run', () => {
+  const activationId = 'kill-worker';
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('kill', FAKE_OPTIONS);
+    await seedActivation(ctx, activationId, KILL_ROWS);
+  });
+  afterAll(async () => {
+    await killAllWorkers();
+    await ctx?.close();
+  });
+
+  it(`resumes the run in a new worker process: ${KILL_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
+    const env = workerEnvFor(ctx);
+    const first = spawnWorker('first', env);
+    await first.ready();
+    const started = Date.now();
+    const handle = await ctx.client.startRun(activationId);
+    const acceptedAtKill = await waitForAccepted(ctx, Math.ceil(KILL_ROWS * TROUBLE_AT), first);
+    first.signal('SIGKILL');
+    const exit = await first.exited;
+    const killedAt = Date.now();
+    expect(exit.signal).toBe('SIGKILL');
+    const sendingAtKill = await ctx.db
+      .selectFrom('app.ledger')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('activation_id', '=', activationId)
+      .where('status', '=', 'sending')
+      .executeTakeFirstOrThrow();
+    // The kill really came mid-run.
+    expect(acceptedAtKill).toBeLessThan(KILL_ROWS);
+
+    const second = spawnWorker('second', env);
+    await second.ready();
+    const summary = await ctx.client.waitForRun(handle.workflowId);
+    console.log(
+      `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(started, killedAt)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending'; ` +
+        `finished ${seconds(killedAt)} after the kill (${seconds(started)} in all)`,
+    );
+
+    expect(second.hasExited()).toBe(false);
+    const runs = await ctx.client.recentRuns(activationId);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.runId).toBe(summary.runId);
+    await expectEverythingSentOnce('SIGKILL', ctx, activationId, KILL_ROWS, [summary]);
+  });
+});

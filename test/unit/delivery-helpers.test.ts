@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { slotIntervalMs } from '../../src/activities/pacing.ts';
+import { backoffDelayMs, mayHaveBeenAccepted } from '../../src/activities/send.ts';
+import { fingerprintOf, laterCursorValue, rowKeyOf } from '../../src/source/row-key.ts';
+import { TrustpilotError } from '../../src/trustpilot/index.ts';
+
+describe('pacing', () => {
+  it("spaces calls to stay within Trustpilot's 833 per 5 minutes with 2% headroom", () => {
+    const interval = slotIntervalMs({ calls: 833, perSeconds: 300 });
+    expect(Math.floor(300_000 / interval)).toBe(816);
+    expect(300_000 / interval).toBeGreaterThan(833 * 0.97);
+  });
+  it('keeps at least 100 ms of headroom in short windows', () => {
+    expect(slotIntervalMs({ calls: 20, perSeconds: 2 })).toBe(105);
+  });
+});
+
+describe('retry backoff', () => {
+  it('grows exponentially, is jittered between half and all of its ceiling, and is capped', () => {
+    expect(backoffDelayMs(1, () => 0)).toBe(1_000);
+    expect(backoffDelayMs(1, () => 1)).toBe(2_000);
+    expect(backoffDelayMs(3, () => 0.5)).toBe(6_000);
+    expect(backoffDelayMs(30, () => 1)).toBe(60_000);
+  });
+});
+
+describe('which failures may have created the invitation anyway', () => {
+  const error = (init: ConstructorParameters<typeof TrustpilotError>[1]) => new TrustpilotError('x', init);
+  it.each([
+    ['a dropped connection after sending', error({ kind: 'retryable', errorCode: 'ECONNRESET' }), true],
+    ['a timeout', error({ kind: 'retryable', errorCode: 'TIMEOUT' }), true],
+    ['a gateway 520', error({ kind: 'retryable', status: 520 }), true],
+    ['a 429', error({ kind: 'retryable', status: 429 }), false],
+    ['a refused connection', error({ kind: 'retryable', errorCode: 'ECONNREFUSED' }), false],
+  ])('%s → %s', (_name, failure, expected) => {
+    expect(mayHaveBeenAccepted(failure)).toBe(expected);
+  });
+});
+
+describe('row identity', () => {
+  it('uses the value for a single key and a JSON array for a composite key', () => {
+    expect(rowKeyOf({ id: 42, other: 'x' }, ['id'])).toBe('42');
+    expect(rowKeyOf({ order: 'A-1', line: 2 }, ['order', 'line'])).toBe('["A-1","2"]');
+    expect(rowKeyOf({ at: new Date('2026-01-02T03:04:05Z') }, ['at'])).toBe('2026-01-02T03:04:05.000Z');
+  });
+  it('fingerprints content regardless of key order, and changes with it', () => {
+    const a = fingerprintOf({ consumerEmail: 'a@b.co', consumerName: 'A' });
+    expect(fingerprintOf({ consumerName: 'A', consumerEmail: 'a@b.co' })).toBe(a);
+    expect(fingerprintOf({ consumerName: 'A', consumerEmail: 'a@b.com' })).not.toBe(a);
+  });
+  it('moves the watermark only forward', () => {
+    expect(laterCursorValue('2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z')).toBe('2026-01-02T00:00:00.000Z');
+    expect(laterCursorValue(null, '2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z');
+    expect(laterCursorValue(5, 7)).toBe(7);
+  });
+});
