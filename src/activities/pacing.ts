@@ -5,10 +5,10 @@ import type { AppDb } from '../db/database.ts';
 /**
  * Headroom on the documented allowance: calls leave at their slot, but network jitter can bring
  * them closer together at Trustpilot's end than they left ours. 2% of the window (6 s of
- * Trustpilot's 5 minutes), and never less than 100 ms of it for short windows.
+ * Trustpilot's 5 minutes), and never less than 250 ms of it for short windows (where one late call matters).
  */
 const HEADROOM_SHARE = 0.02;
-const MIN_HEADROOM_MS = 100;
+const MIN_HEADROOM_MS = 250;
 
 export function slotIntervalMs(rateLimit: { calls: number; perSeconds: number }): number {
   const windowMs = rateLimit.perSeconds * 1000;
@@ -24,15 +24,19 @@ export function pacingKey(apiUrl: string, apiKey: string): string {
  * Reserves the next call slot for a credential set, shared by every worker through one row in
  * Postgres: each reservation moves the row's next free slot forward by one interval. Calls are
  * thereby spaced evenly at the allowed rate across all processes, so a run at the limit gets no 429.
- * Returns how long to wait before calling.
+ * Returns the slot as a time on this process's clock (Date.now() scale).
  */
 export async function reserveSlot(db: AppDb, key: string, intervalMs: number): Promise<number> {
   const interval = sql`make_interval(secs => ${intervalMs / 1000})`;
-  const result = await sql<{ wait_ms: number }>`
+  const result = await sql<{ slot_ms: number; now_ms: number }>`
     insert into app.rate_limits as r (key, next_slot_at) values (${key}, clock_timestamp() + ${interval})
     on conflict (key) do update
       set next_slot_at = greatest(r.next_slot_at, clock_timestamp()) + ${interval}
-    returning greatest(0, extract(epoch from (r.next_slot_at - ${interval} - clock_timestamp())) * 1000)::float8 as wait_ms
+    returning (extract(epoch from r.next_slot_at - ${interval}) * 1000)::float8 as slot_ms,
+              (extract(epoch from clock_timestamp()) * 1000)::float8 as now_ms
   `.execute(db);
-  return result.rows[0]?.wait_ms ?? 0;
+  const row = result.rows[0];
+  if (!row) return Date.now();
+  // The database's clock decides the order; translate the slot to ours.
+  return Date.now() + (row.slot_ms - row.now_ms);
 }

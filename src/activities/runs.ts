@@ -97,6 +97,15 @@ export function createRunActivities(deps: ActivityDeps) {
         .where('activation_id', '=', activation.id)
         .limit(1)
         .executeTakeFirst();
+      // A run that succeeded over an empty segment took the baseline too (of nothing): rows that
+      // appear after it are later rows, to be invited, not baselined by the next run.
+      const succeeded = await trx
+        .selectFrom('app.runs')
+        .select('id')
+        .where('activation_id', '=', activation.id)
+        .where('status', '=', 'succeeded')
+        .limit(1)
+        .executeTakeFirst();
       // A concurrent start loses on the unique index and is retried by Temporal; by then it sees this run.
       const run = await trx
         .insertInto('app.runs')
@@ -105,7 +114,7 @@ export function createRunActivities(deps: ActivityDeps) {
           workflow_id: input.workflowId,
           status: 'running',
           config: JSON.stringify({ destination, activation }),
-          first_run: previous === undefined,
+          first_run: previous === undefined && succeeded === undefined,
           watermark_before: activationRow.watermark === null ? null : JSON.stringify(activationRow.watermark),
         })
         .returning('id')

@@ -15,6 +15,12 @@ import { pacingKey, reserveSlot, slotIntervalMs } from './pacing.ts';
 import type { RunConfig } from './run-config.ts';
 
 const BACKOFF_BASE_MS = 2_000;
+const LEDGER_WRITE_ALLOWANCE_MS = 50;
+
+async function sleepUntil(context: Context, time: number): Promise<void> {
+  const wait = time - Date.now();
+  if (wait > 0) await context.sleep(wait);
+}
 const BACKOFF_MAX_MS = 60_000;
 
 /** Exponential backoff with full jitter, so that many rows failing together do not retry in lockstep. */
@@ -34,6 +40,16 @@ const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHO
 export function mayHaveBeenAccepted(error: TrustpilotError): boolean {
   if (error.status !== undefined) return error.status >= 500;
   return !(error.errorCode !== undefined && NEVER_SENT_CODES.has(error.errorCode));
+}
+
+/** How a Trustpilot failure steers Temporal: stop the run, or retry after Retry-After / backoff. */
+function asActivityFailure(error: TrustpilotError, attempt: number): ApplicationFailure {
+  if (error.kind === 'misconfigured') return misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
+  return ApplicationFailure.create({
+    message: error.message,
+    type: SEND_FAILED_FAILURE,
+    nextRetryDelay: error.retryAfterMs ?? backoffDelayMs(attempt),
+  });
 }
 
 export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number) => Promise<RunConfig>) {
@@ -69,9 +85,17 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
     const { destination, resolved } = await runConfig(input.runId);
     const credentials = resolveCredentials(destination, deps.env);
     const client = clientFor(credentials);
+    try {
+      await client.authenticate({ signal: context.cancellationSignal });
+    } catch (error) {
+      // Nothing was sent: the ledger row keeps its state; only the run's reaction differs.
+      throw isTrustpilotError(error) ? asActivityFailure(error, context.info.attempt) : error;
+    }
 
-    const wait = await reserveSlot(db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
-    if (wait > 0) await context.sleep(wait);
+    const slot = await reserveSlot(db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
+    // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
+    // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
+    await sleepUntil(context, slot - LEDGER_WRITE_ALLOWANCE_MS);
     context.heartbeat();
 
     // 'sending' marks the one window for a duplicate: if this process dies before the result is
@@ -86,6 +110,7 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
       }))
       .where('id', '=', entry.id)
       .execute();
+    await sleepUntil(context, slot);
 
     try {
       await client.createInvitation(resolved.businessUnitId, entry.payload as unknown as InvitationRequest, {
@@ -101,18 +126,9 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
         await recordFailure(entry.id, 'rejected', 'rejected_by_trustpilot', error.message, false);
         return 'rejected';
       }
-      if (error.kind === 'misconfigured') {
-        // The row itself is fine: keep it for the next run, after the configuration is fixed.
-        await recordFailure(entry.id, 'failed', 'misconfigured', error.message, false);
-        throw misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
-      }
-      const outcomeUnknown = mayHaveBeenAccepted(error);
-      await recordFailure(entry.id, 'failed', 'retryable', error.message, outcomeUnknown);
-      throw ApplicationFailure.create({
-        message: error.message,
-        type: SEND_FAILED_FAILURE,
-        nextRetryDelay: error.retryAfterMs ?? backoffDelayMs(context.info.attempt),
-      });
+      // A misconfigured activation leaves the row itself fine: it is kept for the next run.
+      await recordFailure(entry.id, 'failed', error.kind, error.message, error.kind === 'retryable' && mayHaveBeenAccepted(error));
+      throw asActivityFailure(error, context.info.attempt);
     }
 
     await db

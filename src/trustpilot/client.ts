@@ -194,6 +194,10 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
   }
 
   return {
+    async authenticate(callOptions?: CallOptions) {
+      await tokenCache.getToken(tokenSource, callOptions?.signal);
+    },
+
     async createInvitation(businessUnitId: string, body: InvitationRequest, callOptions?: CallOptions) {
       const url = `${invitationsBase(businessUnitId)}/email-invitations`;
       assertBusinessUserIsNotUnit(businessUnitId);

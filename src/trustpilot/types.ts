@@ -49,6 +49,11 @@ export interface InvitationLinkRequest {
 }
 
 export interface TrustpilotClient {
+  /**
+   * Obtains (or reuses) the access token. Callers that pace their calls do this first, so that a
+   * token request never delays a paced call into its neighbour's slot.
+   */
+  authenticate(options?: CallOptions): Promise<void>;
   /** Any 2xx is "accepted": Trustpilot queues the email. `id` is returned when Trustpilot sends one. */
   createInvitation(businessUnitId: string, body: InvitationRequest, options?: CallOptions): Promise<{ status: number; id?: string }>;
   listTemplates(businessUnitId: string, options?: CallOptions): Promise<InvitationTemplate[]>;

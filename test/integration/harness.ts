@@ -160,3 +160,55 @@ export function order(index: number, createdAt = new Date()): Record<string, unk
     created_at: createdAt,
   };
 }
+
+/**
+ * A segment row for `createOrdersTable` whose key, name and email all carry `prefix`, so that
+ * tests sharing a fake Trustpilot can tell their invitations apart (e.g. 'LC-003').
+ */
+export function segmentRow(prefix: string, index: number, createdAt = new Date()): Record<string, unknown> {
+  return {
+    order_id: `${prefix}-${String(index).padStart(3, '0')}`,
+    customer_name: `Buyer ${prefix} ${index}`,
+    customer_email: `${prefix.toLowerCase()}.${index}@shop.example.com`,
+    locale: 'en-GB',
+    sku: `SKU-${index % 7}`,
+    created_at: createdAt,
+  };
+}
+
+/** Reference numbers the fake accepted that start with `prefix-`, in arrival order (repeats included). */
+export function acceptedReferences(ctx: TestContext, prefix: string): string[] {
+  return ctx.fake
+    .accepted()
+    .map((invitation) => invitation.body.referenceNumber)
+    .filter((reference) => reference.startsWith(`${prefix}-`));
+}
+
+/** The activation's ledger as row key -> status and reason. */
+export async function ledgerByKey(
+  ctx: TestContext,
+  activationId: string,
+): Promise<Map<string, { status: string; errorClass: string | null; errorMessage: string | null }>> {
+  const rows = await ctx.db
+    .selectFrom('app.ledger')
+    .select(['row_key', 'status', 'error_class', 'error_message'])
+    .where('activation_id', '=', activationId)
+    .orderBy('id')
+    .execute();
+  return new Map(rows.map((row) => [row.row_key, { status: row.status, errorClass: row.error_class, errorMessage: row.error_message }]));
+}
+
+/**
+ * A workflow history as searchable text, every payload decoded. Payload bytes must be decoded
+ * before JSON.stringify: history events are protobuf messages and payload data are Buffers, whose
+ * own toJSON would turn them into base64 or byte arrays before a replacer could see them.
+ */
+export function historyText(history: unknown): string {
+  const decode = (value: unknown): unknown => {
+    if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+    if (Array.isArray(value)) return value.map(decode);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, decode(entry)]));
+    return value;
+  };
+  return JSON.stringify(decode(history));
+}

@@ -51,6 +51,19 @@ async function seedActivation(ctx: TestContext, id: string, rows: number): Promi
   });
 }
 
+/** Samples how many invitations the fake has accepted, every `everyMs`, for a timeline in the test's output. */
+function sampleProgress(ctx: TestContext, everyMs = 2_000): { stop(): string } {
+  const started = Date.now();
+  const samples: string[] = [];
+  const timer = setInterval(() => samples.push(`${seconds(started)}:${ctx.fake.accepted().length}`), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return samples.join(' ');
+    },
+  };
+}
+
 function receivedKeys(ctx: TestContext): Set<string> {
   return new Set(ctx.fake.accepted().map((invitation) => invitation.body.referenceNumber ?? ''));
 }
@@ -121,6 +134,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     const first = spawnWorker('first', env);
     await first.ready();
     const started = Date.now();
+    const progress = sampleProgress(ctx);
     const handle = await ctx.client.startRun(activationId);
     const acceptedAtKill = await waitForAccepted(ctx, Math.ceil(KILL_ROWS * TROUBLE_AT), first);
     first.signal('SIGKILL');
@@ -138,10 +152,11 @@ describe('a worker process killed with SIGKILL mid-run', () => {
 
     const second = spawnWorker('second', env);
     await second.ready();
-    const summary = await ctx.client.waitForRun(handle.workflowId);
+    const secondReadyAt = Date.now();
+    const summary = await ctx.client.waitForRun(handle.workflowId).finally(() => console.log(`SIGKILL: accepted over time ${progress.stop()}`));
     console.log(
       `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(started, killedAt)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending'; ` +
-        `finished ${seconds(killedAt)} after the kill (${seconds(started)} in all)`,
+        `new worker ready ${seconds(killedAt, secondReadyAt)} after the kill; finished ${seconds(killedAt)} after the kill (${seconds(started)} in all)`,
     );
 
     expect(second.hasExited()).toBe(false);
@@ -149,5 +164,119 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]?.runId).toBe(summary.runId);
     await expectEverythingSentOnce('SIGKILL', ctx, activationId, KILL_ROWS, [summary]);
+  });
+});
+
+describe('the app database restarting mid-run', () => {
+  const activationId = 'postgres-restart';
+  let ctx: TestContext | undefined;
+  let dir: string | undefined;
+  let postgres: EmbeddedPostgresServer | undefined;
+  let postgresOptions: { dataDir: string; port: number; database: string };
+
+  beforeAll(async () => {
+    // A Postgres of its own: the run's shared one serves the other test files meanwhile.
+    dir = await mkdtemp(join(tmpdir(), 'tpi-resilience-pg-'));
+    postgresOptions = { dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres' };
+    postgres = await startEmbeddedPostgres(postgresOptions);
+    ctx = await createTestContext('pgrestart', FAKE_OPTIONS, { postgresAdminUrl: postgres.adminUrl });
+    await seedActivation(ctx, activationId, POSTGRES_ROWS);
+  });
+  afterAll(async () => {
+    try {
+      await killAllWorkers();
+      await ctx?.close();
+    } finally {
+      await postgres?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(`finishes the run once Postgres is back: ${POSTGRES_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
+    const context = ctx as TestContext;
+    const worker = spawnWorker('postgres', workerEnvFor(context));
+    await worker.ready();
+    const started = Date.now();
+    const progress = sampleProgress(context);
+    const handle = await context.client.startRun(activationId);
+    const acceptedAtStop = await waitForAccepted(context, Math.ceil(POSTGRES_ROWS * TROUBLE_AT), worker);
+    const server = postgres as EmbeddedPostgresServer;
+    postgres = undefined;
+    await server.stop();
+    const stoppedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    postgres = await startEmbeddedPostgres(postgresOptions);
+    const restartedAt = Date.now();
+    const acceptedAtRestart = context.fake.accepted().length;
+    expect(acceptedAtStop).toBeLessThan(POSTGRES_ROWS);
+
+    const summaries = [await context.client.waitForRun(handle.workflowId).finally(() => console.log(`Postgres restart: accepted over time ${progress.stop()}`))];
+    const firstDoneAt = Date.now();
+    const failedRows = await context.db
+      .selectFrom('app.ledger')
+      .select(['error_class', 'error_message'])
+      .where('activation_id', '=', activationId)
+      .where('status', '!=', 'sent')
+      .execute();
+    console.log(
+      `Postgres restart: ${POSTGRES_ROWS} rows; stopped after ${seconds(started, stoppedAt)} with ${acceptedAtStop} accepted, ` +
+        `down ${seconds(stoppedAt, restartedAt)} (${acceptedAtRestart - acceptedAtStop} accepted meanwhile); run finished ${seconds(restartedAt, firstDoneAt)} after the restart ` +
+        `(${seconds(started, firstDoneAt)} in all); rows not sent by the first run: ${failedRows.length}` +
+        (failedRows.length > 0 ? ` (${[...new Set(failedRows.map((row) => `${row.error_class}: ${row.error_message}`))].slice(0, 5).join(' | ')})` : ''),
+    );
+    // Rows the outage left failed are the next run's to send (at most one more run).
+    if ((summaries[0]?.failed ?? 0) > 0) summaries.push(await context.client.runNow(activationId));
+
+    expect(worker.hasExited()).toBe(false);
+    await expectEverythingSentOnce('Postgres restart', context, activationId, POSTGRES_ROWS, summaries);
+  });
+});
+
+describe('a worker process stopped with SIGTERM mid-run', () => {
+  const activationId = 'stop-worker';
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('sigterm', FAKE_OPTIONS);
+    await seedActivation(ctx, activationId, SIGTERM_ROWS);
+  });
+  afterAll(async () => {
+    await killAllWorkers();
+    await ctx?.close();
+  });
+
+  it(`shuts down cleanly and a new worker finishes the run: ${SIGTERM_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
+    const env = workerEnvFor(ctx);
+    const first = spawnWorker('first', env);
+    await first.ready();
+    const started = Date.now();
+    const progress = sampleProgress(ctx);
+    const handle = await ctx.client.startRun(activationId);
+    const acceptedAtStop = await waitForAccepted(ctx, Math.ceil(SIGTERM_ROWS * TROUBLE_AT), first);
+    first.signal('SIGTERM');
+    const signalledAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      first.exited,
+      new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), 60_000))),
+    ]).finally(() => clearTimeout(timer));
+    const exitedAt = Date.now();
+    // A graceful stop ends the process by itself, successfully.
+    expect(exit, first.output().slice(-4_000)).toEqual({ code: 0, signal: null });
+    expect(acceptedAtStop).toBeLessThan(SIGTERM_ROWS);
+
+    const second = spawnWorker('second', env);
+    await second.ready();
+    const secondReadyAt = Date.now();
+    const summary = await ctx.client.waitForRun(handle.workflowId).finally(() => console.log(`SIGTERM: accepted over time ${progress.stop()}`));
+    console.log(
+      `SIGTERM: ${SIGTERM_ROWS} rows; signalled after ${seconds(started, signalledAt)} with ${acceptedAtStop} accepted; ` +
+        `exited ${seconds(signalledAt, exitedAt)} later; new worker ready ${seconds(exitedAt, secondReadyAt)} after that; ` +
+        `finished ${seconds(exitedAt)} after the exit (${seconds(started)} in all)`,
+    );
+
+    const runs = await ctx.client.recentRuns(activationId);
+    expect(runs).toHaveLength(1);
+    await expectEverythingSentOnce('SIGTERM', ctx, activationId, SIGTERM_ROWS, [summary]);
   });
 });

@@ -10,8 +10,8 @@ describe('pacing', () => {
     expect(Math.floor(300_000 / interval)).toBe(816);
     expect(300_000 / interval).toBeGreaterThan(833 * 0.97);
   });
-  it('keeps at least 100 ms of headroom in short windows', () => {
-    expect(slotIntervalMs({ calls: 20, perSeconds: 2 })).toBe(105);
+  it('keeps at least 250 ms of headroom in short windows', () => {
+    expect(slotIntervalMs({ calls: 40, perSeconds: 4 })).toBe(106.25);
   });
 });
 
