@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { InvitationsClient } from '../client.ts';
 import { readEnv } from '../config/env.ts';
-import { ConfigValidationError, NotFoundError, saveActivation, saveDestination } from '../db/config-store.ts';
+import { ConfigValidationError, NotFoundError, getDestination, saveActivation, saveDestination } from '../db/config-store.ts';
+import { destinationConfigSchema, parseConfigs, type DestinationConfig } from '../domain/index.ts';
+import { resolveCredentials } from '../activities/credentials.ts';
+import { createTrustpilotClient, isTrustpilotError } from '../trustpilot/index.ts';
 import { openServices, type Services } from '../runtime/services.ts';
 import { formatRunLine } from '../dev/run-watcher.ts';
 import type { RunSummary } from '../workflows/types.ts';
@@ -107,6 +110,81 @@ program
     else console.table(rows.map((row) => ({ key: row.rowKey, status: row.status, attempts: row.attempts, runs: row.runsAttempted, inDoubt: row.inDoubt, reason: row.error ?? '' })));
   });
 
+function trustpilotFor(destination: DestinationConfig) {
+  const env = readEnv();
+  return createTrustpilotClient({
+    apiUrl: env.TRUSTPILOT_API_URL,
+    invitationsApiUrl: env.TRUSTPILOT_INVITATIONS_API_URL,
+    credentials: resolveCredentials(destination, process.env),
+  });
+}
+
+program
+  .command('templates')
+  .description("list the destination's Trustpilot invitation templates (ids for serviceTemplateId / productTemplateId)")
+  .argument('<destinationId>')
+  .option('--json', 'print JSON')
+  .action(async (destinationId: string, options: { json?: boolean }) => {
+    await withClient(async (_client, services) => {
+      const destination = await getDestination(services.db, destinationId);
+      const templates = await trustpilotFor(destination).listTemplates(destination.businessUnitId);
+      if (options.json) console.log(JSON.stringify(templates, null, 2));
+      else console.table(templates);
+    });
+  });
+
+program
+  .command('erase')
+  .description("GDPR erasure: delete the invitation data Trustpilot holds for these customers (irreversible)")
+  .argument('<destinationId>')
+  .requiredOption('--emails-file <path>', 'a file with one email address per line (kept out of shell history and logs)')
+  .option('--yes', 'confirm that the erasure is intended')
+  .action(async (destinationId: string, options: { emailsFile: string; yes?: boolean }) => {
+    const emails = (await readFile(options.emailsFile, 'utf8'))
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    if (emails.length === 0) throw new Error(`${options.emailsFile} lists no email address`);
+    if (!options.yes) throw new Error(`Erasing Trustpilot data for ${emails.length} customer(s) cannot be undone: add --yes to proceed`);
+    await withClient(async (_client, services) => {
+      const destination = await getDestination(services.db, destinationId);
+      await trustpilotFor(destination).deleteInvitationData(destination.businessUnitId, { customerEmails: emails });
+      console.log(`Trustpilot accepted the erasure request for ${emails.length} customer(s) of business unit ${destination.businessUnitId}`);
+    });
+  });
+
+program
+  .command('validate')
+  .description('check destination and activation JSON files without saving them; lists every problem')
+  .argument('<files...>')
+  .action(async (files: string[]) => {
+    let problems = 0;
+    for (const file of files) {
+      const config = asConfigFile(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
+      const destinations = new Map<string, unknown>();
+      for (const destination of config.destinations ?? []) {
+        const parsed = destinationConfigSchema.safeParse(destination);
+        if (parsed.success) destinations.set(parsed.data.id, destination);
+        else {
+          problems += parsed.error.issues.length;
+          for (const issue of parsed.error.issues) console.log(`${file}: destination.${issue.path.join('.')}: ${issue.message}`);
+        }
+      }
+      for (const activation of config.activations ?? []) {
+        const destinationId = (activation as { destinationId?: unknown }).destinationId;
+        const result = parseConfigs(destinations.get(String(destinationId)) ?? {}, activation);
+        if (!result.ok) {
+          problems += result.issues.length;
+          for (const issue of result.issues) console.log(`${file}: ${issue.path}: ${issue.message}`);
+        }
+      }
+    }
+    if (problems > 0) {
+      console.log(`${problems} problem(s)`);
+      process.exitCode = 1;
+    } else console.log('valid');
+  });
+
 program
   .command('trigger')
   .description("trigger the activation's schedule now (skipped if a run is in progress)")
@@ -126,6 +204,7 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof ConfigValidationError || error instanceof NotFoundError) console.error(error.message);
+  else if (isTrustpilotError(error)) console.error(`Error: ${error.message}${error.hint ? `\n  ${error.hint}` : ''}`);
   else console.error(error instanceof Error ? `Error: ${error.message}` : String(error));
   process.exit(1);
 });

@@ -32,10 +32,6 @@ export interface StoredActivation {
   watermark: string | null;
 }
 
-function asJson(value: unknown): Record<string, Json> {
-  return JSON.parse(JSON.stringify(value)) as Record<string, Json>;
-}
-
 export async function getDestination(db: AppDb, id: string): Promise<DestinationConfig> {
   const row = await db.selectFrom('app.destinations').select('config').where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError(`Destination '${id}' does not exist`);
@@ -121,5 +117,3 @@ export async function listActivations(db: AppDb): Promise<{ id: string; destinat
 export function watermarkText(value: Json | null): string | null {
   return value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value);
 }
-
-export { asJson };

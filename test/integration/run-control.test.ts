@@ -260,7 +260,7 @@ describe('who runs, and when a run stops', () => {
       const text = historyText(history);
       expect(text).toContain('activationRun');
       if (text.includes('errorCode 1014')) failureMessages++;
-      if (text.includes('"entryId":')) decodedPayloads++;
+      if (text.includes('entryId')) decodedPayloads++;
       const found = [...(text.match(/[\w.+-]+@shop\.example\.com/g) ?? []), ...[...personalValues].filter((value) => text.includes(value))];
       for (const value of new Set(found)) leaks.push(`${workflowId} (${runId}): ${value}`);
     }
