@@ -217,7 +217,7 @@ describe('who runs, and when a run stops', () => {
         productSkus: 'sku',
       },
     });
-    ctx.fake.setFaults({ errorRates: { 429: 0.5 }, retryAfterSeconds: 1 });
+    ctx.fake.setFaults({ errorRates: { 429: 0.3 }, retryAfterSeconds: 1 });
     let summary;
     try {
       summary = await ctx.client.runNow('personal-data');
