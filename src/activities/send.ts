@@ -16,6 +16,8 @@ import type { RunConfig } from './run-config.ts';
 
 const BACKOFF_BASE_MS = 2_000;
 const LEDGER_WRITE_ALLOWANCE_MS = 50;
+/** well under the heartbeat timeout of sendInvitation (src/workflows/activation-run.ts) */
+const HEARTBEAT_EVERY_MS = 5_000;
 
 async function sleepUntil(context: Context, time: number): Promise<void> {
   const wait = time - Date.now();
@@ -73,6 +75,17 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
    */
   async function sendInvitation(input: SendInvitationInput): Promise<SendOutcome> {
     const context = Context.current();
+    // Heartbeat all along (token, pacing wait, the call itself): a worker that dies is noticed
+    // within the short heartbeat timeout, while a live but slow call is never timed out by it.
+    const heartbeats = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await sendWithContext(input, context);
+    } finally {
+      clearInterval(heartbeats);
+    }
+  }
+
+  async function sendWithContext(input: SendInvitationInput, context: Context): Promise<SendOutcome> {
     const entry = await db
       .selectFrom('app.ledger')
       .select(['id', 'status', 'payload', 'attempts'])

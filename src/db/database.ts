@@ -12,6 +12,12 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max });
   // An idle client losing its server (e.g. Postgres restarting) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one: the pool listens on idle clients only, and a client emits 'error'
+  // when its server goes away between queries (or its socket breaks). The client is then no longer
+  // queryable: its next query fails (the activity retries) and the pool drops it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

@@ -25,7 +25,9 @@ const bookkeeping = proxyActivities<Activities>({
 // failing afterwards stay 'failed' in the ledger and are tried again by later runs.
 const sending = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '1 minute',
+  // sendInvitation heartbeats every few seconds, even mid-call: a worker killed mid-send is noticed
+  // (and its rows retried) after this long, not after startToClose.
+  heartbeatTimeout: '20 seconds',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,

@@ -41,7 +41,8 @@ describe(`a run over ${ROWS} rows`, () => {
     await ctx.close();
   });
 
-  it('sends every row once, continuing as new so that no execution outgrows its history limit', async () => {
+  // About 100 rows/s on a small machine; the full-size run takes minutes.
+  it('sends every row once, continuing as new so that no execution outgrows its history limit', { timeout: 120_000 + ROWS * 40 }, async () => {
     const started = Date.now();
     const handle = await ctx.client.startRun('large');
     const summary = await ctx.client.waitForRun(handle.workflowId);

@@ -73,6 +73,10 @@ async function waitForRunOrExplain(ctx: TestContext, workflowId: string, worker:
   const outcome = await Promise.race([
     ctx.client.waitForRun(workflowId),
     new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    // The worker must outlive the trouble: if it dies, say so at once, with its last words.
+    worker.exited.then((exit) => {
+      throw new Error(`the worker process exited (${JSON.stringify(exit)}) before the run finished:\n${worker.output().slice(-6_000)}`);
+    }),
   ]).finally(() => clearTimeout(timer));
   if (outcome !== undefined) return outcome;
   const description = await ctx.temporal.workflow.getHandle(workflowId).describe();

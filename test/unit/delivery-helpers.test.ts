@@ -54,3 +54,17 @@ describe('row identity', () => {
     expect(laterCursorValue(5, 7)).toBe(7);
   });
 });
+
+describe('activity failures on their way into history', () => {
+  it('lose email addresses but keep type, retryability and retry delay', async () => {
+    const { ApplicationFailure } = await import('@temporalio/common');
+    const { redactedFailure } = await import('../../src/activities/redact-failures.ts');
+    const original = ApplicationFailure.create({ message: 'bad row jane@x.com', type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
+    const redacted = redactedFailure(original) as InstanceType<typeof ApplicationFailure>;
+    expect(redacted.message).toBe('bad row [redacted]');
+    expect(redacted).toMatchObject({ type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
+    const foreign = redactedFailure(new TypeError('Key (row_key)=(bob@y.org) already exists')) as InstanceType<typeof ApplicationFailure>;
+    expect(foreign.message).toBe('Key (row_key)=([redacted]) already exists');
+    expect(foreign).toMatchObject({ type: 'TypeError', nonRetryable: false });
+  });
+});
