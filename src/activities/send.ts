@@ -16,12 +16,19 @@ import type { RunConfig } from './run-config.ts';
 
 const BACKOFF_BASE_MS = 2_000;
 const LEDGER_WRITE_ALLOWANCE_MS = 50;
+// 250 ms doubling to 5 s: about a minute of database outage.
+const RECORD_SENT_ATTEMPTS = 16;
 /** well under the heartbeat timeout of sendInvitation (src/workflows/activation-run.ts) */
 const HEARTBEAT_EVERY_MS = 5_000;
 
+const HEARTBEAT_EVERY_MS = 5_000;
+
+/** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
 async function sleepUntil(context: Context, time: number): Promise<void> {
-  const wait = time - Date.now();
-  if (wait > 0) await context.sleep(wait);
+  for (let wait = time - Date.now(); wait > 0; wait = time - Date.now()) {
+    await context.sleep(Math.min(wait, HEARTBEAT_EVERY_MS));
+    context.heartbeat();
+  }
 }
 const BACKOFF_MAX_MS = 60_000;
 
@@ -144,12 +151,30 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
       throw asActivityFailure(error, context.info.attempt);
     }
 
-    await db
-      .updateTable('app.ledger')
-      .set({ status: 'sent', sent_at: new Date(), payload: null, error_class: null, error_message: null, updated_at: new Date() })
-      .where('id', '=', entry.id)
-      .execute();
+    await recordSent(context, entry.id);
     return 'sent';
+  }
+
+  /**
+   * Trustpilot has accepted the invitation: losing this write would send it again on retry.
+   * So it is retried here, through a database restart or failover, for as long as the
+   * activity's heartbeat allows, instead of failing the attempt at the first error.
+   */
+  async function recordSent(context: Context, entryId: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db
+          .updateTable('app.ledger')
+          .set({ status: 'sent', sent_at: new Date(), payload: null, error_class: null, error_message: null, updated_at: new Date() })
+          .where('id', '=', entryId)
+          .execute();
+        return;
+      } catch (error) {
+        if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
+        context.heartbeat();
+        await context.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   async function recordFailure(
