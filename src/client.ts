@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadActivation, listActivations } from './db/config-store.ts';
 import type { AppDb } from './db/database.ts';
@@ -38,7 +39,8 @@ export class InvitationsClient {
     return await this.options.temporal.workflow.start('activationRun', {
       args: [{ activationId }],
       taskQueue: this.options.taskQueue,
-      workflowId: `${workflowIdPrefixFor(activationId)}-manual-${new Date().toISOString()}`,
+      // The random part keeps two starts in the same millisecond distinct; the run lock decides which one runs.
+      workflowId: `${workflowIdPrefixFor(activationId)}-manual-${new Date().toISOString()}-${randomBytes(3).toString('hex')}`,
       typedSearchAttributes: [{ key: activationSearchAttribute, value: activationId }],
     });
   }

@@ -16,6 +16,9 @@ async function main(): Promise<void> {
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       deps: activityDepsFor(services, env),
+      // SIGTERM (a deploy, `docker stop`) lets calls in flight finish and record their outcome:
+      // cancelled mid-call, they would be left in doubt and possibly sent twice. Under docker's 10 s.
+      shutdownGraceTimeMs: 8_000,
     });
     logger.info({ taskQueue: env.TEMPORAL_TASK_QUEUE, namespace: env.TEMPORAL_NAMESPACE }, 'worker started');
     await worker.run();

@@ -100,7 +100,7 @@ export function createClaimActivity(deps: ActivityDeps, runConfig: (runId: numbe
           ? []
           : await trx
               .selectFrom('app.ledger')
-              .select(['id', 'row_key', 'status', 'fingerprint'])
+              .select(['id', 'row_key', 'status', 'fingerprint', 'last_run_id'])
               .where('activation_id', '=', activation.id)
               .where('row_key', 'in', keys)
               .execute();
@@ -117,7 +117,8 @@ export function createClaimActivity(deps: ActivityDeps, runConfig: (runId: numbe
         const fingerprint = fingerprintOf(values);
         const existing = knownByKey.get(key);
         if (existing) {
-          if (existing.status === 'sent') alreadySent++;
+          // Rows this run itself retried and sent are not 'already sent' by an earlier run.
+          if (existing.status === 'sent' && existing.last_run_id !== input.runId) alreadySent++;
           // Insert-only: a known row is never sent again, unless it was rejected for its data and the data changed.
           if (existing.status !== 'rejected' || existing.fingerprint === fingerprint) continue;
         }

@@ -21,8 +21,6 @@ const RECORD_SENT_ATTEMPTS = 16;
 /** well under the heartbeat timeout of sendInvitation (src/workflows/activation-run.ts) */
 const HEARTBEAT_EVERY_MS = 5_000;
 
-const HEARTBEAT_EVERY_MS = 5_000;
-
 /** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
 async function sleepUntil(context: Context, time: number): Promise<void> {
   for (let wait = time - Date.now(); wait > 0; wait = time - Date.now()) {

@@ -13,6 +13,8 @@ export interface AppWorkerOptions {
   /** a prebuilt bundle (tests build it once); otherwise the workflows are bundled at start */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxConcurrentActivityTaskExecutions?: number;
+  /** how long a shutdown lets in-flight activities finish before cancelling them (SDK default: 0) */
+  shutdownGraceTimeMs?: number;
 }
 
 export async function createAppWorker(options: AppWorkerOptions): Promise<Worker> {
@@ -24,5 +26,6 @@ export async function createAppWorker(options: AppWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     interceptors: { activity: [redactFailuresInterceptor] },
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
+    ...(options.shutdownGraceTimeMs === undefined ? {} : { shutdownGraceTime: options.shutdownGraceTimeMs }),
   });
 }

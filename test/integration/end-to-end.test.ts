@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
 import { deleteSchedule, scheduleIdFor } from '../../src/schedules/index.ts';
-import { createOrdersTable, createTestContext, order, waitForFinishedRuns, type TestContext } from './harness.ts';
+import { createOrdersTable, createTestContext, historyText, order, waitForFinishedRuns, type TestContext } from './harness.ts';
 
 describe('a scheduled activation, end to end', () => {
   let ctx: TestContext;
@@ -77,9 +77,7 @@ describe('a scheduled activation, end to end', () => {
     const workflowIds = await ctx.db.selectFrom('app.runs').select('workflow_id').where('activation_id', '=', activationId).execute();
     for (const { workflow_id } of workflowIds) {
       const history = await ctx.temporal.workflow.getHandle(workflow_id).fetchHistory();
-      const text = JSON.stringify(history, (_key, value: unknown) =>
-        value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value,
-      );
+      const text = historyText(history);
       expect(text).toContain('activationRun');
       expect(text).not.toMatch(/@shop\.example\.com/);
       expect(text).not.toMatch(/Customer \d+/);
