@@ -21,8 +21,9 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 120_000,
-          // Files share two cores with Temporal and Postgres; more parallelism only adds noise.
-          maxWorkers: 2,
+          // One file at a time: they share two cores with Temporal, Postgres and worker processes,
+          // and the pacing and crash tests measure what they would otherwise compete with.
+          maxWorkers: 1,
         },
       },
     ],

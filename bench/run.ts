@@ -4,9 +4,6 @@
  *   npm run bench -- [rows=5000] [concurrency=50] [rateLimitPerSecond=0 (off)]
  * With a rate limit, it also reports how much of the allowance the run used and any 429s.
  */
-import { mkdtemp, chmod, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -14,10 +11,9 @@ import { InvitationsClient, isWorkflowOpen } from '../src/client.ts';
 import { saveActivation, saveDestination } from '../src/db/config-store.ts';
 import { createAppDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { createDatabaseIfMissing, startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
+import { createDatabaseIfMissing, startScratchPostgres } from '../src/dev/embedded-postgres.ts';
 import { startDevTemporalServer } from '../src/dev/temporal-server.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot } from '../src/fake-trustpilot/server.ts';
-import type { WarehouseDb } from '../src/source/reader.ts';
 import { createAppWorker } from '../src/runtime/worker.ts';
 import { installTemporalLogging } from '../src/runtime/temporal-logging.ts';
 
@@ -31,13 +27,8 @@ async function main(): Promise<void> {
   try {
     let adminUrl = process.env.DATABASE_URL;
     if (!adminUrl) {
-      const dir = await mkdtemp(join(tmpdir(), 'tpi-bench-'));
-      await chmod(dir, 0o755);
-      const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: 54400 + Math.floor(Math.random() * 500), database: 'postgres' });
-      cleanups.push(async () => {
-        await postgres.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
+      const postgres = await startScratchPostgres();
+      cleanups.push(() => postgres.dispose());
       adminUrl = postgres.adminUrl;
     }
     const database = `bench_${Date.now()}`;
@@ -89,7 +80,7 @@ async function main(): Promise<void> {
       taskQueue,
       deps: {
         db,
-        warehouse: db as unknown as WarehouseDb,
+        warehouse: db,
         trustpilot: { apiUrl: fake.apiUrl, invitationsApiUrl: fake.invitationsApiUrl },
         env: {
           TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,

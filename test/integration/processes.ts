@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import type { TestContext } from './harness.ts';
+
+export { freePort } from '../../src/dev/free-port.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const workerEntry = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
@@ -135,13 +136,3 @@ export async function killAllWorkers(): Promise<void> {
   await Promise.all([...live].map((worker) => worker.kill()));
 }
 
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgresServer } from '../../src/dev/embedded-postgres.ts';
+import { startScratchPostgres, type ScratchPostgres } from '../../src/dev/embedded-postgres.ts';
 import { FAKE_DEFAULTS, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
 import type { RunSummary } from '../../src/workflows/types.ts';
 import { createTestContext, waitFor, type TestContext } from './harness.ts';
-import { freePort, killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
+import { killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
 
 // Segment sizes; CI keeps them small enough for the file to finish in a few minutes.
 const KILL_ROWS = Number(process.env.RESILIENCE_KILL_ROWS ?? 2000);
@@ -56,6 +53,7 @@ function sampleProgress(ctx: TestContext, everyMs = 2_000): { stop(): string } {
   const started = Date.now();
   const samples: string[] = [];
   const timer = setInterval(() => samples.push(`${seconds(started)}:${ctx.fake.accepted().length}`), everyMs);
+  timer.unref();
   return {
     stop() {
       clearInterval(timer);
@@ -211,15 +209,11 @@ describe('a worker process killed with SIGKILL mid-run', () => {
 describe('the app database restarting mid-run', () => {
   const activationId = 'postgres-restart';
   let ctx: TestContext | undefined;
-  let dir: string | undefined;
-  let postgres: EmbeddedPostgresServer | undefined;
-  let postgresOptions: { dataDir: string; port: number; database: string };
+  let postgres: ScratchPostgres | undefined;
 
   beforeAll(async () => {
     // A Postgres of its own: the run's shared one serves the other test files meanwhile.
-    dir = await mkdtemp(join(tmpdir(), 'tpi-resilience-pg-'));
-    postgresOptions = { dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres' };
-    postgres = await startEmbeddedPostgres(postgresOptions);
+    postgres = await startScratchPostgres();
     ctx = await createTestContext('pgrestart', FAKE_OPTIONS, { postgresAdminUrl: postgres.adminUrl });
     await seedActivation(ctx, activationId, POSTGRES_ROWS);
   });
@@ -228,8 +222,7 @@ describe('the app database restarting mid-run', () => {
       await killAllWorkers();
       await ctx?.close();
     } finally {
-      await postgres?.stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await postgres?.dispose();
     }
   });
 
@@ -241,12 +234,11 @@ describe('the app database restarting mid-run', () => {
     const progress = sampleProgress(context);
     const handle = await context.client.startRun(activationId);
     const acceptedAtStop = await waitForAccepted(context, Math.ceil(POSTGRES_ROWS * TROUBLE_AT), worker);
-    const server = postgres as EmbeddedPostgresServer;
-    postgres = undefined;
+    const server = postgres as ScratchPostgres;
     await server.stop();
     const stoppedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    postgres = await startEmbeddedPostgres(postgresOptions);
+    await server.start();
     const restartedAt = Date.now();
     const acceptedAtRestart = context.fake.accepted().length;
     expect(acceptedAtStop).toBeLessThan(POSTGRES_ROWS);
@@ -286,7 +278,7 @@ describe('a worker process stopped with SIGTERM mid-run', () => {
     await ctx?.close();
   });
 
-  it(`shuts down cleanly and a new worker finishes the run: ${SIGTERM_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
+  it(`shuts down cleanly, leaving nothing in doubt, and a new worker finishes the run: ${SIGTERM_ROWS} rows, each sent once`, async () => {
     const env = workerEnvFor(ctx);
     const first = spawnWorker('first', env);
     await first.ready();
