@@ -1,13 +1,31 @@
+import { readFileSync } from 'node:fs';
 import type { DestinationConfig } from '../domain/index.ts';
 import type { TrustpilotCredentials } from '../trustpilot/index.ts';
 import { misconfigured } from './failures.ts';
+
+/**
+ * A credential from the environment: the variable itself, or, when only `<NAME>_FILE` is set,
+ * the content of the file it names (how Docker and Kubernetes secrets are usually mounted).
+ */
+export function readSecret(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const direct = env[name]?.trim();
+  if (direct) return direct;
+  const file = env[`${name}_FILE`]?.trim();
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw misconfigured(`${name}_FILE names a file that cannot be read (${code})`);
+  }
+}
 
 /** Reads the credential values that a destination names by environment variable. */
 export function resolveCredentials(destination: DestinationConfig, env: NodeJS.ProcessEnv): TrustpilotCredentials {
   const ref = destination.credentials;
   const missing: string[] = [];
   const read = (name: string): string => {
-    const value = env[name]?.trim();
+    const value = readSecret(name, env);
     if (!value) missing.push(name);
     return value ?? '';
   };
@@ -20,7 +38,7 @@ export function resolveCredentials(destination: DestinationConfig, env: NodeJS.P
       businessUserId: read(ref.businessUserIdEnv),
     };
   } else {
-    const businessUserId = ref.businessUserIdEnv ? env[ref.businessUserIdEnv]?.trim() : undefined;
+    const businessUserId = ref.businessUserIdEnv ? readSecret(ref.businessUserIdEnv, env) : undefined;
     credentials = {
       grant: 'password',
       apiKey: read(ref.apiKeyEnv),
@@ -32,7 +50,7 @@ export function resolveCredentials(destination: DestinationConfig, env: NodeJS.P
   }
   if (missing.length > 0) {
     throw misconfigured(
-      `Destination '${destination.id}' names credentials in environment variables that the worker does not have: ${missing.join(', ')}`,
+      `Destination '${destination.id}' names credentials in environment variables that the worker does not have: ${missing.join(', ')} (set each, or <NAME>_FILE to a file holding it)`,
     );
   }
   return credentials;

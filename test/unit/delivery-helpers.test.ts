@@ -1,5 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveCredentials } from '../../src/activities/credentials.ts';
+import { destinationConfigSchema } from '../../src/domain/index.ts';
+import { ApplicationFailure } from '@temporalio/common';
 import { slotIntervalMs } from '../../src/activities/pacing.ts';
+import { redactedFailure } from '../../src/activities/redact-failures.ts';
 import { backoffDelayMs, mayHaveBeenAccepted } from '../../src/activities/send.ts';
 import { fingerprintOf, laterCursorValue, rowKeyOf } from '../../src/source/row-key.ts';
 import { TrustpilotError } from '../../src/trustpilot/index.ts';
@@ -56,9 +63,7 @@ describe('row identity', () => {
 });
 
 describe('activity failures on their way into history', () => {
-  it('lose email addresses but keep type, retryability and retry delay', async () => {
-    const { ApplicationFailure } = await import('@temporalio/common');
-    const { redactedFailure } = await import('../../src/activities/redact-failures.ts');
+  it('lose email addresses but keep type, retryability and retry delay', () => {
     const original = ApplicationFailure.create({ message: 'bad row jane@x.com', type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
     const redacted = redactedFailure(original) as InstanceType<typeof ApplicationFailure>;
     expect(redacted.message).toBe('bad row [redacted]');
@@ -66,5 +71,22 @@ describe('activity failures on their way into history', () => {
     const foreign = redactedFailure(new TypeError('Key (row_key)=(bob@y.org) already exists')) as InstanceType<typeof ApplicationFailure>;
     expect(foreign.message).toBe('Key (row_key)=([redacted]) already exists');
     expect(foreign).toMatchObject({ type: 'TypeError', nonRetryable: false });
+  });
+});
+
+describe('credentials by reference', () => {
+  it('reads a variable, or the file named by <NAME>_FILE, and names what is missing', () => {
+    const destination = destinationConfigSchema.parse({ id: 'd', businessUnitId: 'bu', invitationType: 'service' });
+    const file = join(mkdtempSync(join(tmpdir(), 'secret-')), 'secret');
+    writeFileSync(file, 's3cret\n');
+    expect(
+      resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k', TRUSTPILOT_API_SECRET_FILE: file, TRUSTPILOT_BUSINESS_USER_ID: 'u' }),
+    ).toEqual({ grant: 'client_credentials', apiKey: 'k', apiSecret: 's3cret', businessUserId: 'u' });
+    expect(() => resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k' })).toThrow(
+      /TRUSTPILOT_API_SECRET, TRUSTPILOT_BUSINESS_USER_ID/,
+    );
+    expect(() => resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k', TRUSTPILOT_API_SECRET_FILE: '/nonexistent', TRUSTPILOT_BUSINESS_USER_ID: 'u' })).toThrow(
+      /TRUSTPILOT_API_SECRET_FILE names a file that cannot be read \(ENOENT\)/,
+    );
   });
 });
