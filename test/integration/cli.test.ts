@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { createOrdersTable, createTestContext, order, type TestContext } from './harness.ts';
+import { createOrdersTable, createTestContext, order, saveServiceActivation, type TestContext } from './harness.ts';
 import { workerEnvFor } from './processes.ts';
 
 const run = promisify(execFile);
@@ -29,29 +27,21 @@ describe('the command line', () => {
     ctx = await createTestContext('cli', { rateLimit: null });
     await ctx.startWorker();
     await createOrdersTable(ctx, 'orders', [order(1), order(2), { ...order(3), customer_email: 'not-an-email' }]);
-    await saveDestination(ctx.db, { id: 'cli', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service' });
-    await saveActivation(ctx.db, {
-      id: 'cli-orders',
-      destinationId: 'cli',
-      source: { kind: 'query', sql: 'select order_id, customer_name, customer_email from shop.orders' },
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-      schedule: { every: '1d' },
-    });
+    await saveServiceActivation(ctx, 'cli', { kind: 'query', sql: 'select order_id, customer_name, customer_email from shop.orders' });
   });
   afterAll(async () => {
     await ctx.close();
   });
 
   it('runs an activation now and prints its JSON summary', async () => {
-    const { code, stdout } = await cli('run', 'cli-orders', '--json');
+    const { code, stdout } = await cli('run', 'cli', '--json');
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ activationId: 'cli-orders', status: 'succeeded', newRows: 3, sent: 2, rejected: 1 });
+    expect(JSON.parse(stdout)).toMatchObject({ activationId: 'cli', status: 'succeeded', newRows: 3, sent: 2, rejected: 1 });
     expect(ctx.fake.accepted()).toHaveLength(2);
   });
 
   it('lists rejected rows by key and reason, without the bad value', async () => {
-    const { code, stdout } = await cli('rows', 'cli-orders', '--status', 'rejected', '--json');
+    const { code, stdout } = await cli('rows', 'cli', '--status', 'rejected', '--json');
     expect(code).toBe(0);
     const rows = JSON.parse(stdout) as { rowKey: string; error: string }[];
     expect(rows).toEqual([expect.objectContaining({ rowKey: 'O-000003', status: 'rejected' })]);

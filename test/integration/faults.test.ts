@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { createOrdersTable, createTestContext, order, type TestContext } from './harness.ts';
+import { createOrdersTable, createTestContext, order, saveServiceActivation, type TestContext } from './harness.ts';
 
 const ROWS = 80;
 
@@ -12,19 +10,8 @@ describe('Trustpilot misbehaving during a run', () => {
     ctx = await createTestContext('faults', { rateLimit: null });
     await ctx.startWorker();
     await createOrdersTable(ctx, 'orders', Array.from({ length: ROWS }, (_, index) => order(index + 1)));
-    await saveDestination(ctx.db, {
-      id: 'faults',
-      businessUnitId: FAKE_DEFAULTS.businessUnitId,
-      invitationType: 'service',
-      rateLimit: { calls: 40, perSeconds: 1 },
-    });
-    await saveActivation(ctx.db, {
-      id: 'faults',
-      destinationId: 'faults',
-      source: { kind: 'table', schema: 'shop', name: 'orders' },
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-      schedule: { every: '1d' },
+    await saveServiceActivation(ctx, 'faults', { kind: 'table', schema: 'shop', name: 'orders' }, {
+      destination: { rateLimit: { calls: 40, perSeconds: 1 } },
     });
   });
   afterAll(async () => {

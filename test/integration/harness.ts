@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../src/activities/index.ts';
 import { InvitationsClient, isWorkflowOpen } from '../../src/client.ts';
+import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { createAppDb, type AppDb } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createDatabaseIfMissing } from '../../src/dev/embedded-postgres.ts';
@@ -211,4 +212,34 @@ export function historyText(history: unknown): string {
     return value;
   };
   return JSON.stringify(decode(history));
+}
+
+/** The columns every test segment has, mapped onto the required invitation fields. */
+export const ORDER_MAPPING = { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' } as const;
+
+/**
+ * Saves a service destination and an activation of the same id over `source`, keyed by order_id,
+ * on a schedule far enough apart that only the test starts runs; overrides go on top.
+ */
+export async function saveServiceActivation(
+  ctx: TestContext,
+  id: string,
+  source: Record<string, unknown>,
+  overrides: { destination?: Record<string, unknown>; activation?: Record<string, unknown> } = {},
+): Promise<void> {
+  await saveDestination(ctx.db, {
+    id,
+    businessUnitId: FAKE_DEFAULTS.businessUnitId,
+    invitationType: 'service',
+    ...overrides.destination,
+  });
+  await saveActivation(ctx.db, {
+    id,
+    destinationId: id,
+    source,
+    primaryKey: 'order_id',
+    mapping: ORDER_MAPPING,
+    schedule: { every: '1d' },
+    ...overrides.activation,
+  });
 }

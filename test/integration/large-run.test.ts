@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { createTestContext, type TestContext } from './harness.ts';
+import { createTestContext, saveServiceActivation, type TestContext } from './harness.ts';
 
 // CI runs a scaled-down segment; LARGE_RUN_ROWS=20000 runs the full-size one.
 const ROWS = Number(process.env.LARGE_RUN_ROWS ?? 3000);
@@ -21,20 +19,9 @@ describe(`a run over ${ROWS} rows`, () => {
       from generate_series(1, ${ROWS}) as n
     `.execute(ctx.db);
     await sql`alter table shop.big_segment add primary key (order_id)`.execute(ctx.db);
-    await saveDestination(ctx.db, {
-      id: 'large',
-      businessUnitId: FAKE_DEFAULTS.businessUnitId,
-      invitationType: 'service',
-      rateLimit: { calls: 100_000, perSeconds: 1 },
-    });
-    await saveActivation(ctx.db, {
-      id: 'large',
-      destinationId: 'large',
-      source: { kind: 'table', schema: 'shop', name: 'big_segment' },
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-      schedule: { every: '1d' },
-      concurrency: 50,
+    await saveServiceActivation(ctx, 'large', { kind: 'table', schema: 'shop', name: 'big_segment' }, {
+      destination: { rateLimit: { calls: 100_000, perSeconds: 1 } },
+      activation: { concurrency: 50 },
     });
   });
   afterAll(async () => {
