@@ -36,6 +36,8 @@ export async function startDevTemporalServer(options: DevTemporalServerOptions =
       ...(options.port ? { port: options.port } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       searchAttributes: [activationSearchAttribute],
+      // The server's own warnings (e.g. schedule catch-up notes after a restart) are not the app's output.
+      log: { format: 'pretty', level: 'error' },
       extraArgs,
     },
   });
