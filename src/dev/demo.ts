@@ -80,7 +80,7 @@ export function demoDestination(businessUnitId: string, rateLimit?: { calls: num
   };
 }
 
-export function demoActivation(): Record<string, unknown> {
+export function demoActivation(options: { paused: boolean }): Record<string, unknown> {
   return {
     id: DEMO_ACTIVATION_ID,
     name: 'Invite every customer after their order',
@@ -94,6 +94,6 @@ export function demoActivation(): Record<string, unknown> {
       referenceNumber: 'order_id',
       locale: 'locale',
     },
-    schedule: { every: '1m' },
+    schedule: { every: '1m', paused: options.paused },
   };
 }

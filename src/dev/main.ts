@@ -90,7 +90,9 @@ async function main(): Promise<void> {
         ? demoDestination(FAKE_DEFAULTS.businessUnitId, DEMO_RATE_LIMIT)
         : demoDestination(process.env.DEMO_BUSINESS_UNIT_ID ?? FAKE_DEFAULTS.businessUnitId),
     );
-    await saveActivation(services.db, demoActivation());
+    // Against real Trustpilot credentials the demo must not invite made-up customers by itself.
+    const demoPaused = fakeAdminUrl === undefined;
+    await saveActivation(services.db, demoActivation({ paused: demoPaused }));
     const client = new InvitationsClient({ temporal: services.temporal, db: services.db, taskQueue: env.TEMPORAL_TASK_QUEUE });
     await client.ensureAllSchedules();
 
@@ -104,7 +106,11 @@ async function main(): Promise<void> {
     });
 
     console.log('');
-    console.log('Ready. Activation "%s" runs every minute; new demo orders arrive every %ds.', DEMO_ACTIVATION_ID, NEW_ORDERS_EVERY_MS / 1000);
+    if (demoPaused) {
+      console.log('Ready. Trustpilot credentials are set, so the demo activation "%s" is PAUSED: it would send real invitations.', DEMO_ACTIVATION_ID);
+    } else {
+      console.log('Ready. Activation "%s" runs every minute; new demo orders arrive every %ds.', DEMO_ACTIVATION_ID, NEW_ORDERS_EVERY_MS / 1000);
+    }
     if (!initialEnv.TEMPORAL_ADDRESS) console.log(`  Temporal UI:        http://localhost:${TEMPORAL_UI_PORT}/namespaces/${env.TEMPORAL_NAMESPACE}/schedules`);
     if (fakeAdminUrl) console.log(`  Fake Trustpilot:    ${fakeAdminUrl}`);
     console.log(`  Run one now:        npm run cli -- run ${DEMO_ACTIVATION_ID}`);

@@ -3,7 +3,10 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  defineQuery,
   log,
+  setCurrentDetails,
+  setHandler,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -12,8 +15,12 @@ import {
   MISCONFIGURED_FAILURE,
   type ActivationRunInput,
   type ActivationRunProgress,
+  PROGRESS_QUERY,
+  type RunProgress,
   type RunSummary,
 } from './types.ts';
+
+export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
 // Bookkeeping talks to Postgres only: retry until it comes back (a restart must not fail the run).
 const bookkeeping = proxyActivities<Activities>({
@@ -66,9 +73,29 @@ export async function activationRun(input: ActivationRunInput): Promise<RunSumma
   const { runId } = progress;
 
   let inFlight = 0;
+  let dispatched = 0;
+  let finishing = false;
   let misconfigured: string | undefined;
+  const currentProgress = (): RunProgress => ({
+    runId,
+    phase: finishing ? 'finishing' : progress.phase,
+    page: progress.page,
+    execution: progress.executions,
+    dispatched,
+    inFlight,
+    misconfigured: misconfigured ?? null,
+  });
+  setHandler(progressQuery, currentProgress);
+  // Shown on the run's page in the Temporal UI.
+  const showProgress = () =>
+    setCurrentDetails(
+      `Run ${runId}: ${finishing ? 'finishing' : progress.phase === 'retry' ? 'retrying earlier failures' : `source page ${progress.page}`}, ` +
+        `${dispatched} invitation(s) dispatched in this execution (#${progress.executions}), ${inFlight} in flight`,
+    );
   const dispatch = async (entryId: number): Promise<void> => {
     inFlight++;
+    dispatched++;
+    if (dispatched % 50 === 1) showProgress();
     try {
       await sending.sendInvitation({ runId, entryId });
     } catch (error) {
@@ -128,6 +155,8 @@ export async function activationRun(input: ActivationRunInput): Promise<RunSumma
     misconfigured ??= failureMessage(error);
   }
   await condition(() => inFlight === 0);
+  finishing = true;
+  showProgress();
 
   if (misconfigured !== undefined) {
     await bookkeeping.finishRun({ runId, outcome: 'failed', error: misconfigured });

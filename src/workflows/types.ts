@@ -73,3 +73,16 @@ export const MISCONFIGURED_FAILURE = 'ActivationMisconfigured';
 export const SEND_FAILED_FAILURE = 'InvitationSendFailed';
 
 export const ACTIVATION_SEARCH_ATTRIBUTE = 'TrustpilotActivationId';
+
+/** What the `progress` query answers: where the run is, in ids and counts only. */
+export interface RunProgress {
+  runId: number;
+  phase: 'retry' | 'scan' | 'finishing';
+  page: number;
+  execution: number;
+  dispatched: number;
+  inFlight: number;
+  misconfigured: string | null;
+}
+
+export const PROGRESS_QUERY = 'progress';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
 import { deleteSchedule, scheduleIdFor } from '../../src/schedules/index.ts';
+import { progressQuery } from '../../src/workflows/activation-run.ts';
 import { createOrdersTable, createTestContext, historyText, order, waitForFinishedRuns, type TestContext } from './harness.ts';
 
 describe('a scheduled activation, end to end', () => {
@@ -43,6 +44,9 @@ describe('a scheduled activation, end to end', () => {
     await ctx.client.triggerSchedule(activationId);
     const [first] = await waitForFinishedRuns(ctx, activationId, 1);
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 25, newRows: 25, sent: 25, rejected: 0, failed: 0 });
+    const { workflow_id } = await ctx.db.selectFrom('app.runs').select('workflow_id').where('id', '=', first?.runId ?? 0).executeTakeFirstOrThrow();
+    const progress = await ctx.temporal.workflow.getHandle(workflow_id).query(progressQuery);
+    expect(progress).toMatchObject({ runId: first?.runId, phase: 'finishing', dispatched: 25, inFlight: 0, misconfigured: null });
 
     const accepted = ctx.fake.accepted();
     expect(accepted).toHaveLength(25);

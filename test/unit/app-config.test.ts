@@ -30,7 +30,7 @@ describe('environment', () => {
 
 describe('shipped configurations', () => {
   it('the demo destination and activation are valid', () => {
-    const result = parseConfigs(demoDestination('bu-1', { calls: 50, perSeconds: 5 }), demoActivation());
+    const result = parseConfigs(demoDestination('bu-1', { calls: 50, perSeconds: 5 }), demoActivation({ paused: false }));
     expect(result.ok ? [] : result.issues).toEqual([]);
   });
 
