@@ -9,7 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { InvitationsClient, isWorkflowOpen } from '../src/client.ts';
 import { saveActivation, saveDestination } from '../src/db/config-store.ts';
-import { createAppDb } from '../src/db/database.ts';
+import { createAppDb, createWarehouseDb } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { createDatabaseIfMissing, startScratchPostgres } from '../src/dev/embedded-postgres.ts';
 import { startDevTemporalServer } from '../src/dev/temporal-server.ts';
@@ -38,6 +38,8 @@ async function main(): Promise<void> {
     const db = createAppDb(url.toString(), { max: 30 });
     cleanups.push(() => db.destroy());
     await migrateToLatest(db);
+    const warehouse = createWarehouseDb(url.toString());
+    cleanups.push(() => warehouse.destroy());
 
     const temporalServer = await startDevTemporalServer();
     cleanups.push(() => temporalServer.stop());
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
       taskQueue,
       deps: {
         db,
-        warehouse: db,
+        warehouse,
         trustpilot: { apiUrl: fake.apiUrl, invitationsApiUrl: fake.invitationsApiUrl },
         env: {
           TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,

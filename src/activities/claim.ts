@@ -1,10 +1,10 @@
 import { buildInvitation, describeRowIssues, parseDuration, type ResolvedActivation } from '../domain/index.ts';
 import type { Json, LedgerStatus } from '../db/schema.ts';
-import { readSourcePage, type SourceRef } from '../source/reader.ts';
+import { SourceKeyError, readSourcePage, type SourceRef } from '../source/reader.ts';
 import { fingerprintOf, laterCursorValue, rowKeyOf, toKeyValue, type KeyValue } from '../source/row-key.ts';
 import type { ClaimResult } from '../workflows/types.ts';
 import { DEFAULT_PAGE_SIZE, type ActivityDeps } from './deps.ts';
-import { isSourceConfigError, misconfigured } from './failures.ts';
+import { describeSourceError, isSourceConfigError, misconfigured } from './failures.ts';
 import type { RunConfig } from './run-config.ts';
 
 const CLAIMABLE_STATUSES: LedgerStatus[] = ['pending', 'sending', 'failed'];
@@ -75,8 +75,9 @@ export function createClaimActivity(deps: ActivityDeps, runConfig: (runId: numbe
         });
       } catch (error) {
         if (isSourceConfigError(error)) {
-          throw misconfigured(`The source of activation '${activation.id}' cannot be read: ${error.message} (SQLSTATE ${error.code})`);
+          throw misconfigured(`The source of activation '${activation.id}' cannot be read: ${describeSourceError(error)}`);
         }
+        if (error instanceof SourceKeyError) throw misconfigured(`Activation '${activation.id}': ${error.message}`);
         throw error;
       }
 

@@ -6,9 +6,19 @@ export function misconfigured(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: MISCONFIGURED_FAILURE, nonRetryable: true });
 }
 
-// Postgres error classes that mean "the source as configured cannot be read", not "try again".
-const SOURCE_CONFIG_SQLSTATES = new Set(['42P01', '42703', '42601', '42501', '3F000', '42883', '42804', '22P02', '25006']);
+// Postgres error classes that mean "the source as configured cannot be read", not "try again":
+// data exceptions (22), syntax or access rules (42), a missing schema (3F), a write in a read-only
+// transaction (25006). Connection trouble (08, 57P) and timeouts stay retryable.
+const SOURCE_CONFIG_CLASSES = ['22', '42', '3F'];
+const SOURCE_CONFIG_CODES = new Set(['25006']);
 
 export function isSourceConfigError(error: unknown): error is Error & { code: string } {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' && SOURCE_CONFIG_SQLSTATES.has(error.code);
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return false;
+  return SOURCE_CONFIG_CODES.has(error.code) || SOURCE_CONFIG_CLASSES.includes(error.code.slice(0, 2));
+}
+
+/** What an operator is told about a source error: data exceptions (class 22) quote cell values, so only their code goes out. */
+export function describeSourceError(error: Error & { code: string }): string {
+  if (error.code.startsWith('22')) return `a value in the source does not fit the query (SQLSTATE ${error.code})`;
+  return `${error.message} (SQLSTATE ${error.code})`;
 }

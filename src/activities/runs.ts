@@ -91,14 +91,9 @@ export function createRunActivities(deps: ActivityDeps) {
         .where('id', '=', activation.id)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      const previous = await trx
-        .selectFrom('app.ledger')
-        .select('id')
-        .where('activation_id', '=', activation.id)
-        .limit(1)
-        .executeTakeFirst();
-      // A run that succeeded over an empty segment took the baseline too (of nothing): rows that
-      // appear after it are later rows, to be invited, not baselined by the next run.
+      // Until a run has succeeded, the activation is on its first run: a first run that died
+      // half-way must not leave the rest of the backlog to be invited under the `baseline` policy.
+      // A run that succeeded over an empty segment took the baseline too (of nothing).
       const succeeded = await trx
         .selectFrom('app.runs')
         .select('id')
@@ -114,7 +109,7 @@ export function createRunActivities(deps: ActivityDeps) {
           workflow_id: input.workflowId,
           status: 'running',
           config: JSON.stringify({ destination, activation }),
-          first_run: previous === undefined && succeeded === undefined,
+          first_run: succeeded === undefined,
           watermark_before: activationRow.watermark === null ? null : JSON.stringify(activationRow.watermark),
         })
         .returning('id')
@@ -138,7 +133,9 @@ export function createRunActivities(deps: ActivityDeps) {
         .set((eb) => ({
           last_run_id: run.id,
           claimed_page: 0,
-          runs_attempted: eb('runs_attempted', '+', 1),
+          // Only a row that was tried and failed for transient reasons spends one of its runs; rows
+          // never tried, or held back by a misconfigured activation, keep their allowance.
+          runs_attempted: sql<number>`${eb.ref('runs_attempted')} + case when status in ('failed', 'sending') and coalesce(error_class, '') <> 'misconfigured' then 1 else 0 end`,
           // a row left 'sending' by a crash may have reached Trustpilot: sending it again risks a duplicate
           in_doubt: sql<boolean>`in_doubt or status = 'sending'`,
           status: sql<LedgerStatus>`case when status = 'sending' then 'failed' else status end`,

@@ -118,7 +118,9 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
 
     // 'sending' marks the one window for a duplicate: if this process dies before the result is
     // written, the next attempt finds 'sending' and knows the call may already have gone through.
-    await db
+    // Compare-and-set: an attempt Temporal already gave up on may still be waiting for its slot;
+    // whichever moves the row first sends, the other backs off and re-reads the row.
+    const moved = await db
       .updateTable('app.ledger')
       .set((eb) => ({
         status: 'sending',
@@ -127,7 +129,16 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
         updated_at: new Date(),
       }))
       .where('id', '=', entry.id)
-      .execute();
+      .where('status', '=', entry.status)
+      .where('attempts', '=', entry.attempts)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) === 0) {
+      throw ApplicationFailure.create({
+        message: `Ledger entry ${entry.id} was taken by another attempt; checking it again`,
+        type: SEND_FAILED_FAILURE,
+        nextRetryDelay: '5 seconds',
+      });
+    }
     await sleepUntil(context, slot);
 
     try {
@@ -165,6 +176,7 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
           .updateTable('app.ledger')
           .set({ status: 'sent', sent_at: new Date(), payload: null, error_class: null, error_message: null, updated_at: new Date() })
           .where('id', '=', entryId)
+          .where('status', '=', 'sending')
           .execute();
         return;
       } catch (error) {
@@ -192,6 +204,7 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
         updated_at: new Date(),
       }))
       .where('id', '=', entryId)
+      .where('status', '=', 'sending')
       .execute();
     if (status === 'rejected') {
       // A rejected row is never sent again with this content; its personal data need not stay.

@@ -80,11 +80,21 @@ export async function saveActivation(db: AppDb, input: unknown): Promise<StoredA
   const result = parseConfigs(destinationRow?.config ?? {}, input);
   if (!result.ok) throw new ConfigValidationError('Activation', result.issues);
   const { destination, activation, resolved } = result;
+  const previous = await db.selectFrom('app.activations').select('config').where('id', '=', activation.id).executeTakeFirst();
+  const previousCursor = (previous?.config.cursor as { column?: string } | undefined)?.column;
+  // A watermark belongs to its cursor column (and source): values of another column are not comparable.
+  const watermarkStillValid =
+    previousCursor === activation.cursor?.column && JSON.stringify(previous?.config.source) === JSON.stringify(activation.source);
   await db
     .insertInto('app.activations')
     .values({ id: activation.id, destination_id: destination.id, config: JSON.stringify(activation) })
     .onConflict((oc) =>
-      oc.column('id').doUpdateSet({ destination_id: destination.id, config: JSON.stringify(activation), updated_at: new Date() }),
+      oc.column('id').doUpdateSet({
+        destination_id: destination.id,
+        config: JSON.stringify(activation),
+        updated_at: new Date(),
+        ...(watermarkStillValid ? {} : { watermark: null }),
+      }),
     )
     .execute();
   const stored = await db.selectFrom('app.activations').select('watermark').where('id', '=', activation.id).executeTakeFirstOrThrow();

@@ -3,13 +3,18 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import type { WarehouseDb } from '../source/reader.ts';
 
-// bigint ids and counts fit comfortably in a JS number here; strings would leak into every caller.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+// The app's bigint ids and counts fit comfortably in a JS number; strings would leak into every
+// caller. Only the app's pool parses them so: a warehouse's bigint keys may exceed 2^53.
+const parseDefault = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (value: string) => unknown;
+const appTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === (pg.types.builtins.INT8 as number) ? (value: string) => Number.parseInt(value, 10) : parseDefault(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 export type AppDb = Kysely<Database>;
 
-export function createPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max });
+export function createPool(connectionString: string, max = 10, types?: typeof appTypes): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, ...(types ? { types } : {}) });
   // An idle client losing its server (e.g. Postgres restarting) must not crash the process.
   pool.on('error', () => undefined);
   // Nor may a checked-out one: the pool listens on idle clients only, and a client emits 'error'
@@ -22,7 +27,7 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
 }
 
 export function createAppDb(connectionString: string, options: { max?: number } = {}): AppDb {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(connectionString, options.max) }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(connectionString, options.max, appTypes) }) });
 }
 
 /** The marketer's warehouse: tables we do not own, so untyped. */

@@ -26,7 +26,8 @@ export async function openServices(env: AppEnv, options: { migrate?: boolean } =
   const databaseUrl = requireDatabaseUrl(env);
   const db = createAppDb(databaseUrl);
   const warehouseUrl = env.WAREHOUSE_DATABASE_URL ?? databaseUrl;
-  const warehouse: WarehouseDb = warehouseUrl === databaseUrl ? (db) : createWarehouseDb(warehouseUrl);
+  // A pool of its own even on the same database: warehouse values are parsed as they are (big keys stay exact).
+  const warehouse: WarehouseDb = createWarehouseDb(warehouseUrl);
   let connection: Connection | undefined;
   try {
     await sql`select 1`.execute(db);
@@ -41,13 +42,13 @@ export async function openServices(env: AppEnv, options: { migrate?: boolean } =
       connection,
       async close() {
         await openConnection.close();
-        if (warehouse !== (db as unknown as WarehouseDb)) await warehouse.destroy();
+        await warehouse.destroy();
         await db.destroy();
       },
     };
   } catch (error) {
     await connection?.close();
-    if (warehouse !== (db as unknown as WarehouseDb)) await warehouse.destroy();
+    await warehouse.destroy();
     await db.destroy();
     throw error;
   }

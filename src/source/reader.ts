@@ -1,6 +1,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { toKeyValue, type KeyValue } from './row-key.ts';
 
+/** The source's primary key does not identify its rows as configured. */
+export class SourceKeyError extends Error {
+  override readonly name = 'SourceKeyError';
+}
+
 export type SourceRef =
   | { kind: 'table' | 'view'; schema: string; name: string }
   | { kind: 'query'; sql: string };
@@ -54,7 +59,11 @@ export async function readSourcePage(db: WarehouseDb, request: SourcePageRequest
   const { primaryKey, after, cursor, limit } = request;
   const conditions: RawBuilder<unknown>[] = [];
   if (after) conditions.push(sql`${keyTuple(primaryKey)} >= (${sql.join(after.map((value) => sql`${value}`))})`);
-  if (cursor?.since) conditions.push(sql`${sql.ref(`src.${cursor.column}`)} >= ${cursor.since}`);
+  // A row without a cursor value cannot be placed in time: it is always scanned, never skipped.
+  if (cursor?.since) {
+    const column = sql.ref(`src.${cursor.column}`);
+    conditions.push(sql`(${column} >= ${cursor.since} or ${column} is null)`);
+  }
   const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
   const orderBy = sql.join(primaryKey.map((column) => sql`${sql.ref(`src.${column}`)} asc`));
 
@@ -81,8 +90,8 @@ export async function readSourcePage(db: WarehouseDb, request: SourcePageRequest
   let nextAfter: KeyValue[] | null = hasMore && last ? primaryKey.map((column) => toKeyValue(last[column])) : null;
   // A full page of one repeated key would never advance with >=; skip past that key instead.
   if (nextAfter && after && fresh.length === 0) {
-    throw new Error(
-      `More than ${limit} rows share primary key ${JSON.stringify(after)}; the primary key columns (${primaryKey.join(', ')}) do not identify rows`,
+    throw new SourceKeyError(
+      `more than ${limit} rows share one primary key value; the primary key columns (${primaryKey.join(', ')}) do not identify rows`,
     );
   }
   if (!hasMore) nextAfter = null;

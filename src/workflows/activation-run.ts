@@ -31,7 +31,9 @@ const bookkeeping = proxyActivities<Activities>({
 // One invitation per activity. Retries here cover transient trouble within a run; rows still
 // failing afterwards stay 'failed' in the ledger and are tried again by later runs.
 const sending = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  // Long enough for a far pacing slot when many activations share one API key; a dead worker is
+  // noticed by the heartbeat timeout, not this one.
+  startToCloseTimeout: '10 minutes',
   // sendInvitation heartbeats every few seconds, even mid-call: a worker killed mid-send is noticed
   // (and its rows retried) after this long, not after startToClose.
   heartbeatTimeout: '20 seconds',

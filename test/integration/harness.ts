@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import type { ActivityDeps } from '../../src/activities/index.ts';
 import { InvitationsClient, isWorkflowOpen } from '../../src/client.ts';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { createAppDb, type AppDb } from '../../src/db/database.ts';
+import { createAppDb, createWarehouseDb, type AppDb } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createDatabaseIfMissing } from '../../src/dev/embedded-postgres.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
@@ -50,7 +50,7 @@ export async function createTestContext(
   const databaseUrl = url.toString();
   const db = createAppDb(databaseUrl);
   await migrateToLatest(db);
-  const warehouse = db as unknown as WarehouseDb;
+  const warehouse = createWarehouseDb(databaseUrl);
 
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const namespace = 'default';
@@ -109,6 +109,7 @@ export async function createTestContext(
       for (const nativeConnection of nativeConnections) await nativeConnection.close();
       await fake.close();
       await connection.close();
+      await warehouse.destroy();
       await db.destroy();
     },
   };
