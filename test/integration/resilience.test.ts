@@ -155,27 +155,39 @@ async function expectEverythingSentOnce(
   return { duplicates: duplicates.length, inDoubt: inDoubt.length };
 }
 
-describe('a worker process killed with SIGKILL mid-run', () => {
-  const activationId = 'kill-worker';
-  let ctx: TestContext;
+/** Starts a worker process and a run on it, and returns once about TROUBLE_AT of the rows were accepted. */
+async function runUntilTrouble(ctx: TestContext, activationId: string, rows: number) {
+  const env = workerEnvFor(ctx);
+  const worker = spawnWorker('first', env);
+  await worker.ready();
+  const started = Date.now();
+  const progress = sampleProgress(ctx);
+  const handle = await ctx.client.startRun(activationId);
+  const acceptedAtTrouble = await waitForAccepted(ctx, Math.ceil(rows * TROUBLE_AT), worker);
+  return { env, worker, started, progress, handle, acceptedAtTrouble };
+}
 
+/** A test context of its own with an activation over `rows` rows; its worker processes die with it. */
+function seededContext(name: string, activationId: string, rows: number): () => TestContext {
+  let ctx: TestContext | undefined;
   beforeAll(async () => {
-    ctx = await createTestContext('kill', FAKE_OPTIONS);
-    await seedActivation(ctx, activationId, KILL_ROWS);
+    ctx = await createTestContext(name, FAKE_OPTIONS);
+    await seedActivation(ctx, activationId, rows);
   });
   afterAll(async () => {
     await killAllWorkers();
     await ctx?.close();
   });
+  return () => ctx as TestContext;
+}
+
+describe('a worker process killed with SIGKILL mid-run', () => {
+  const activationId = 'kill-worker';
+  const context = seededContext('kill', activationId, KILL_ROWS);
 
   it(`resumes the run in a new worker process: ${KILL_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
-    const env = workerEnvFor(ctx);
-    const first = spawnWorker('first', env);
-    await first.ready();
-    const started = Date.now();
-    const progress = sampleProgress(ctx);
-    const handle = await ctx.client.startRun(activationId);
-    const acceptedAtKill = await waitForAccepted(ctx, Math.ceil(KILL_ROWS * TROUBLE_AT), first);
+    const ctx = context();
+    const { env, worker: first, started, progress, handle, acceptedAtTrouble: acceptedAtKill } = await runUntilTrouble(ctx, activationId, KILL_ROWS);
     first.signal('SIGKILL');
     const exit = await first.exited;
     const killedAt = Date.now();
@@ -228,12 +240,7 @@ describe('the app database restarting mid-run', () => {
 
   it(`finishes the run once Postgres is back: ${POSTGRES_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
     const context = ctx as TestContext;
-    const worker = spawnWorker('postgres', workerEnvFor(context));
-    await worker.ready();
-    const started = Date.now();
-    const progress = sampleProgress(context);
-    const handle = await context.client.startRun(activationId);
-    const acceptedAtStop = await waitForAccepted(context, Math.ceil(POSTGRES_ROWS * TROUBLE_AT), worker);
+    const { worker, started, progress, handle, acceptedAtTrouble: acceptedAtStop } = await runUntilTrouble(context, activationId, POSTGRES_ROWS);
     const server = postgres as ScratchPostgres;
     await server.stop();
     const stoppedAt = Date.now();
@@ -267,25 +274,11 @@ describe('the app database restarting mid-run', () => {
 
 describe('a worker process stopped with SIGTERM mid-run', () => {
   const activationId = 'stop-worker';
-  let ctx: TestContext;
-
-  beforeAll(async () => {
-    ctx = await createTestContext('sigterm', FAKE_OPTIONS);
-    await seedActivation(ctx, activationId, SIGTERM_ROWS);
-  });
-  afterAll(async () => {
-    await killAllWorkers();
-    await ctx?.close();
-  });
+  const context = seededContext('sigterm', activationId, SIGTERM_ROWS);
 
   it(`shuts down cleanly, leaving nothing in doubt, and a new worker finishes the run: ${SIGTERM_ROWS} rows, each sent once`, async () => {
-    const env = workerEnvFor(ctx);
-    const first = spawnWorker('first', env);
-    await first.ready();
-    const started = Date.now();
-    const progress = sampleProgress(ctx);
-    const handle = await ctx.client.startRun(activationId);
-    const acceptedAtStop = await waitForAccepted(ctx, Math.ceil(SIGTERM_ROWS * TROUBLE_AT), first);
+    const ctx = context();
+    const { env, worker: first, started, progress, handle, acceptedAtTrouble: acceptedAtStop } = await runUntilTrouble(ctx, activationId, SIGTERM_ROWS);
     first.signal('SIGTERM');
     const signalledAt = Date.now();
     let timer: NodeJS.Timeout | undefined;
