@@ -1,216 +1,112 @@
-import { buildInvitation, describeRowIssues, parseDuration, type ResolvedActivation } from '../domain/index.ts';
-import type { Json, LedgerStatus } from '../db/schema.ts';
-import { SourceKeyError, readSourcePage, type SourceRef } from '../source/reader.ts';
-import { fingerprintOf, laterCursorValue, rowKeyOf, toKeyValue, type KeyValue } from '../source/row-key.ts';
+import { Context } from '@temporalio/activity';
+import { sql } from 'kysely';
+import { prepareRow, type PreparedRow } from '../domain/index.ts';
+import { toSourceError } from '../source/errors.ts';
+import { readRowsByKeys } from '../source/read.ts';
+import { CLAIM_BATCH_SIZE, HEARTBEAT_EVERY_MS } from '../workflows/policies.ts';
 import type { ClaimResult } from '../workflows/types.ts';
-import { DEFAULT_PAGE_SIZE, type ActivityDeps } from './deps.ts';
-import { describeSourceError, isSourceConfigError, misconfigured } from './failures.ts';
-import type { RunConfig } from './run-config.ts';
+import type { ActivityDeps } from './deps.ts';
+import { sourceFailure } from './failures.ts';
+import type { RunContext } from './run-context.ts';
 
-const CLAIMABLE_STATUSES: LedgerStatus[] = ['pending', 'sending', 'failed'];
-
-function mappedValues(row: Record<string, unknown>, resolved: ResolvedActivation): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const [field, column] of Object.entries(resolved.mapping)) {
-    if (typeof column === 'string') values[field] = row[column];
-  }
-  return values;
+interface BatchRow {
+  id: number;
+  row_key: string;
+  status: string;
 }
 
-/** The cursor column narrows the scan to rows at or after (watermark − look-back); the ledger still decides. */
-function cursorSince(config: RunConfig, watermarkBefore: Json | null): string | null {
-  const cursor = config.activation.cursor;
-  if (!cursor || watermarkBefore === null || typeof watermarkBefore !== 'string') return null;
-  const watermark = Date.parse(watermarkBefore);
-  if (Number.isNaN(watermark)) return null;
-  return new Date(watermark - parseDuration(cursor.lookback)).toISOString();
-}
-
-function sourceRef(config: RunConfig): SourceRef {
-  const source = config.activation.source;
-  return source.kind === 'query' ? { kind: 'query', sql: source.sql } : { kind: source.kind, schema: source.schema, name: source.name };
-}
-
-export function createClaimActivity(deps: ActivityDeps, runConfig: (runId: number) => Promise<RunConfig>) {
+export function createClaimActivity(deps: ActivityDeps, context: RunContext, batchSize = CLAIM_BATCH_SIZE) {
   const { db } = deps;
-  const pageSize = deps.pageSize ?? DEFAULT_PAGE_SIZE;
 
-  /**
-   * Reads page `page` of the source, diffs it against the ledger, and records every new row
-   * (pending, rejected with its reasons, or baseline) before anything is sent. Idempotent per
-   * (run, page): a retried or replayed call returns the same ledger ids without reading again.
-   */
-  async function claimNewRows(input: { runId: number; page: number }): Promise<ClaimResult> {
-    const config = await runConfig(input.runId);
-    const { activation, resolved } = config;
+  /** The next rows of the run after `afterId`, in id order: new ones to build, and ones to send (again). */
+  async function nextRows(runId: number, afterId: number): Promise<BatchRow[]> {
+    return await db
+      .selectFrom('app.ledger')
+      .select(['id', 'row_key', 'status'])
+      .where('last_run_id', '=', runId)
+      .where('id', '>', afterId)
+      .where('status', 'in', ['new', 'pending', 'failed'])
+      .orderBy('id')
+      .limit(batchSize)
+      .execute();
+  }
 
+  /** Reads the new rows' data and builds (and validates) their invitations. */
+  async function prepare(runId: number, rows: BatchRow[]): Promise<Map<number, PreparedRow>> {
+    const config = await context.config(runId);
+    const shape = await context.shape(runId);
+    let fetched;
+    try {
+      fetched = await readRowsByKeys(deps.warehouse, shape, rows.map((row) => row.row_key), config.limits);
+    } catch (error) {
+      throw sourceFailure(toSourceError(error, { subject: config.subject, statementTimeout: config.activation.statementTimeout }));
+    }
+    return new Map(rows.map((row) => [row.id, prepareRow(fetched.get(row.row_key), config.resolved)]));
+  }
+
+  /** Records the prepared rows in one statement; only rows still 'new' change (a concurrent attempt may have won). */
+  async function record(prepared: Map<number, PreparedRow>): Promise<number> {
+    const updates = [...prepared].flatMap(([id, row]) =>
+      row.status === 'vanished'
+        ? []
+        : [
+            sql`(${id}::bigint, ${row.status}, ${row.status === 'pending' ? JSON.stringify(row.payload) : null}::jsonb, ${row.fingerprint},
+                 ${row.status === 'rejected' ? 'invalid_row' : null}, ${row.status === 'rejected' ? row.reason : null})`,
+          ],
+    );
+    const vanished = [...prepared].filter(([, row]) => row.status === 'vanished').map(([id]) => id);
     return await db.transaction().execute(async (trx) => {
-      const run = await trx.selectFrom('app.runs').selectAll().where('id', '=', input.runId).forUpdate().executeTakeFirstOrThrow();
-      if (run.status !== 'running') return { entryIds: [], done: true };
-      if (run.scan_page >= input.page) {
-        const already = await trx
-          .selectFrom('app.ledger')
-          .select('id')
-          .where('last_run_id', '=', input.runId)
-          .where('claimed_page', '=', input.page)
-          .where('status', 'in', CLAIMABLE_STATUSES)
-          .orderBy('id')
-          .execute();
-        return { entryIds: already.map((row) => row.id), done: run.scan_done && run.scan_page === input.page };
+      let rejected = 0;
+      if (updates.length > 0) {
+        const result = await sql<{ status: string }>`
+          update app.ledger as l
+             set status = v.status, payload = v.payload, fingerprint = v.fingerprint,
+                 error_class = v.error_class, error_message = v.error_message, updated_at = now()
+            from (values ${sql.join(updates)}) as v(id, status, payload, fingerprint, error_class, error_message)
+           where l.id = v.id and l.status = 'new'
+          returning l.status`.execute(trx);
+        rejected = result.rows.filter((row) => row.status === 'rejected').length;
       }
-      if (run.scan_done) return { entryIds: [], done: true };
-      if (run.scan_page !== input.page - 1) {
-        throw new Error(`Run ${input.runId} is at page ${run.scan_page}; page ${input.page} cannot be claimed yet`);
-      }
-
-      const scanAfter = run.scan_after as { key: KeyValue[]; seen: number } | null;
-      let page;
-      try {
-        page = await readSourcePage(deps.warehouse, {
-          source: sourceRef(config),
-          primaryKey: activation.primaryKey,
-          after: scanAfter?.key ?? null,
-          cursor: activation.cursor ? { column: activation.cursor.column, since: cursorSince(config, run.watermark_before) } : undefined,
-          limit: pageSize,
-        });
-      } catch (error) {
-        if (isSourceConfigError(error)) {
-          throw misconfigured(`The source of activation '${activation.id}' cannot be read: ${describeSourceError(error)}`);
-        }
-        if (error instanceof SourceKeyError) throw misconfigured(`Activation '${activation.id}': ${error.message}`);
-        throw error;
-      }
-
-      // Rows re-read at the page boundary beyond those the previous page already saw are duplicates.
-      let duplicates = Math.max(0, page.repeatedAfterKey - (scanAfter?.seen ?? 0));
-      let maxCursor = (run.max_cursor as KeyValue) ?? null;
-      const byKey = new Map<string, Record<string, unknown>>();
-      for (const row of page.rows) {
-        const key = rowKeyOf(row, activation.primaryKey);
-        if (byKey.has(key)) {
-          duplicates++;
-          continue;
-        }
-        byKey.set(key, row);
-        if (activation.cursor) maxCursor = laterCursorValue(maxCursor, toKeyValue(row[activation.cursor.column]));
-      }
-
-      const keys = [...byKey.keys()];
-      const known =
-        keys.length === 0
-          ? []
-          : await trx
-              .selectFrom('app.ledger')
-              .select(['id', 'row_key', 'status', 'fingerprint', 'last_run_id'])
-              .where('activation_id', '=', activation.id)
-              .where('row_key', 'in', keys)
-              .execute();
-      const knownByKey = new Map(known.map((entry) => [entry.row_key, entry]));
-
-      const baseline = run.first_run && activation.firstRunPolicy === 'baseline';
-      let newRows = 0;
-      let alreadySent = 0;
-      let baselineRows = 0;
-      const inserts = [];
-      const reconsidered: { id: number; status: LedgerStatus; fingerprint: string; payload: string | null; error: string | null }[] = [];
-      for (const [key, row] of byKey) {
-        const values = mappedValues(row, resolved);
-        const fingerprint = fingerprintOf(values);
-        const existing = knownByKey.get(key);
-        if (existing) {
-          // Rows this run itself retried and sent are not 'already sent' by an earlier run.
-          if (existing.status === 'sent' && existing.last_run_id !== input.runId) alreadySent++;
-          // Insert-only: a known row is never sent again, unless it was rejected for its data and the data changed.
-          if (existing.status !== 'rejected' || existing.fingerprint === fingerprint) continue;
-        }
-        let status: LedgerStatus;
-        let payload: string | null = null;
-        let error: string | null = null;
-        if (baseline) {
-          status = 'baseline';
-          baselineRows++;
-        } else {
-          const built = buildInvitation(row, resolved);
-          if (built.ok) {
-            status = 'pending';
-            payload = JSON.stringify(built.payload);
-          } else {
-            status = 'rejected';
-            error = describeRowIssues(built.issues);
-          }
-          newRows++;
-        }
-        if (existing) reconsidered.push({ id: existing.id, status, fingerprint, payload, error });
-        else inserts.push({ key, status, fingerprint, payload, error });
-      }
-
-      if (inserts.length > 0) {
-        await trx
-          .insertInto('app.ledger')
-          .values(
-            inserts.map((entry) => ({
-              activation_id: activation.id,
-              row_key: entry.key,
-              status: entry.status,
-              fingerprint: entry.fingerprint,
-              payload: entry.payload,
-              error_class: entry.status === 'rejected' ? 'invalid_row' : null,
-              error_message: entry.error,
-              first_run_id: input.runId,
-              last_run_id: input.runId,
-              claimed_page: input.page,
-            })),
-          )
-          // A concurrent claim of the same key (impossible while one run holds the activation) must not double it.
-          .onConflict((oc) => oc.columns(['activation_id', 'row_key']).doNothing())
-          .execute();
-      }
-      for (const entry of reconsidered) {
-        await trx
-          .updateTable('app.ledger')
-          .set({
-            status: entry.status,
-            fingerprint: entry.fingerprint,
-            payload: entry.payload,
-            error_class: entry.status === 'rejected' ? 'invalid_row' : null,
-            error_message: entry.error,
-            last_run_id: input.runId,
-            claimed_page: input.page,
-            updated_at: new Date(),
-          })
-          .where('id', '=', entry.id)
-          .where('status', '=', 'rejected')
-          .execute();
-      }
-
-      const done = page.nextAfter === null;
-      await trx
-        .updateTable('app.runs')
-        .set((eb) => ({
-          scan_page: input.page,
-          scan_after: page.nextAfter === null ? null : JSON.stringify({ key: page.nextAfter, seen: page.rowsAtNextAfter }),
-          scan_done: done,
-          max_cursor: maxCursor === null ? null : JSON.stringify(maxCursor),
-          source_rows: eb('source_rows', '+', byKey.size + duplicates),
-          new_rows: eb('new_rows', '+', newRows),
-          duplicate_keys: eb('duplicate_keys', '+', duplicates),
-          baseline_rows: eb('baseline_rows', '+', baselineRows),
-          skipped_already_sent: eb('skipped_already_sent', '+', alreadySent),
-        }))
-        .where('id', '=', input.runId)
-        .execute();
-
-      const claimed = await trx
-        .selectFrom('app.ledger')
-        .select('id')
-        .where('last_run_id', '=', input.runId)
-        .where('claimed_page', '=', input.page)
-        .where('status', '=', 'pending')
-        .orderBy('id')
-        .execute();
-      return { entryIds: claimed.map((row) => row.id), done };
+      if (vanished.length > 0) await trx.deleteFrom('app.ledger').where('id', 'in', vanished).where('status', '=', 'new').execute();
+      return rejected;
     });
   }
 
-  return { claimNewRows };
+  /**
+   * Claims the run's next batch of rows after `afterId`: builds the invitations of rows found new
+   * (reading their data from the warehouse, by key), records them, and returns the ids to send.
+   * Safe to retry and to run twice: only rows still 'new' are built, and the ids returned are read
+   * back from the ledger.
+   */
+  async function claimBatch(input: { runId: number; afterId: number }): Promise<ClaimResult> {
+    const activity = Context.current();
+    const heartbeats = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await claim(input);
+    } finally {
+      clearInterval(heartbeats);
+    }
+  }
+
+  async function claim(input: { runId: number; afterId: number }): Promise<ClaimResult> {
+    const rows = await nextRows(input.runId, input.afterId);
+    if (rows.length === 0) return { entryIds: [], lastId: input.afterId, rejected: 0, done: true };
+    const fresh = rows.filter((row) => row.status === 'new');
+    const rejected = fresh.length > 0 ? await record(await prepare(input.runId, fresh)) : 0;
+    const sendable = await db
+      .selectFrom('app.ledger')
+      .select('id')
+      .where('id', 'in', rows.map((row) => row.id))
+      .where('status', 'in', ['pending', 'failed'])
+      .orderBy('id')
+      .execute();
+    return {
+      entryIds: sendable.map((row) => row.id),
+      lastId: rows.at(-1)?.id ?? input.afterId,
+      rejected,
+      done: rows.length < batchSize,
+    };
+  }
+
+  return { claimBatch };
 }

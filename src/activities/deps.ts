@@ -1,5 +1,6 @@
+import type pg from 'pg';
 import type { AppDb } from '../db/database.ts';
-import type { WarehouseDb } from '../source/reader.ts';
+import type { Warehouse } from '../source/warehouse.ts';
 
 export interface TrustpilotEndpoints {
   apiUrl: string;
@@ -8,16 +9,25 @@ export interface TrustpilotEndpoints {
   timeoutMs?: number;
 }
 
+/** Schedule operations the activities need (pausing an activation that keeps failing). */
+export interface ScheduleControl {
+  pause(activationId: string, note: string): Promise<void>;
+}
+
 export interface ActivityDeps {
   db: AppDb;
-  warehouse: WarehouseDb;
+  /** the app database's pool, for COPY into a scan's staging table */
+  appPool: pg.Pool;
+  /** the marketer's warehouse, read through the least-privilege reader role */
+  warehouse: Warehouse;
   trustpilot: TrustpilotEndpoints;
   /** where credential environment variables are looked up (the worker's environment) */
   env: NodeJS.ProcessEnv;
   /** whether a workflow execution with this id is still open; decides if a 'running' run was orphaned */
   isWorkflowOpen(workflowId: string): Promise<boolean>;
-  /** source rows read per claim; each page becomes one activity result in history */
-  pageSize?: number;
+  schedules: ScheduleControl;
+  /** sends alert webhooks; the global fetch unless a test provides another */
+  fetch?: typeof fetch;
+  /** ledger rows per claim (default CLAIM_BATCH_SIZE); smaller batches make tests cross batch boundaries */
+  claimBatchSize?: number;
 }
-
-export const DEFAULT_PAGE_SIZE = 500;

@@ -1,24 +1,41 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { MISCONFIGURED_FAILURE } from '../workflows/types.ts';
+import { PublicError } from '../domain/public-error.ts';
+import type { SourceError } from '../source/errors.ts';
+import { isTrustpilotError } from '../trustpilot/index.ts';
+import { MISCONFIGURED_FAILURE, UNAVAILABLE_FAILURE } from '../workflows/types.ts';
 
-/** The activation cannot work as configured; retrying rows would only repeat the same error. */
+/** The activation cannot work as configured; retrying would only repeat the same error. */
 export function misconfigured(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: MISCONFIGURED_FAILURE, nonRetryable: true });
 }
 
-// Postgres error classes that mean "the source as configured cannot be read", not "try again":
-// data exceptions (22), syntax or access rules (42), a missing schema (3F), a write in a read-only
-// transaction (25006). Connection trouble (08, 57P) and timeouts stay retryable.
-const SOURCE_CONFIG_CLASSES = ['22', '42', '3F'];
-const SOURCE_CONFIG_CODES = new Set(['25006']);
-
-export function isSourceConfigError(error: unknown): error is Error & { code: string } {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return false;
-  return SOURCE_CONFIG_CODES.has(error.code) || SOURCE_CONFIG_CLASSES.includes(error.code.slice(0, 2));
+/** Trustpilot keeps failing: sending stops for this run, the rows wait for the next one. */
+export function unavailable(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: UNAVAILABLE_FAILURE, nonRetryable: true });
 }
 
-/** What an operator is told about a source error: data exceptions (class 22) quote cell values, so only their code goes out. */
-export function describeSourceError(error: Error & { code: string }): string {
-  if (error.code.startsWith('22')) return `a value in the source does not fit the query (SQLSTATE ${error.code})`;
-  return `${error.message} (SQLSTATE ${error.code})`;
+/** A warehouse problem: permanent ones end the run at once, transient ones are retried within the activity's bound. */
+export function sourceFailure(error: SourceError): ApplicationFailure {
+  if (error.kind === 'permanent') return misconfigured(error.message);
+  return ApplicationFailure.create({ message: error.message, type: 'WarehouseUnavailable' });
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+const SYSTEM_ERROR = /^E[A-Z]+$/;
+
+/**
+ * What any error may say in Temporal history, the worker log or a run's reason. Only messages
+ * built from configuration and ids pass; a database error says its SQLSTATE, a system error its
+ * code, anything else its type: their messages may quote a row's value (a unique violation
+ * quotes the key, a parse error the text it choked on).
+ */
+export function publicMessageOf(error: unknown): string {
+  if (error instanceof ApplicationFailure || error instanceof PublicError || isTrustpilotError(error)) return (error as Error).message;
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    if (code !== undefined && SQLSTATE.test(code)) return `database error (SQLSTATE ${code})`;
+    if (code !== undefined && SYSTEM_ERROR.test(code)) return `${error.name} ${code}`;
+    return `unexpected ${error.name}`;
+  }
+  return `unexpected ${typeof error}`;
 }

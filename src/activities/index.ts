@@ -1,17 +1,21 @@
+import { createAfterRunActivity } from './after-run.ts';
 import { createClaimActivity } from './claim.ts';
 import type { ActivityDeps } from './deps.ts';
-import { createRunConfigCache } from './run-config.ts';
+import { createDetectActivity } from './detect.ts';
+import { createRunContext } from './run-context.ts';
 import { createRunActivities } from './runs.ts';
 import { createSendActivity } from './send.ts';
 
-export type { ActivityDeps } from './deps.ts';
+export type { ActivityDeps, ScheduleControl, TrustpilotEndpoints } from './deps.ts';
 
 export function createActivities(deps: ActivityDeps) {
-  const runConfig = createRunConfigCache(deps.db);
+  const context = createRunContext(deps.db, deps.warehouse);
   return {
     ...createRunActivities(deps),
-    ...createClaimActivity(deps, runConfig),
-    ...createSendActivity(deps, runConfig),
+    ...createDetectActivity(deps, context),
+    ...createClaimActivity(deps, context, deps.claimBatchSize),
+    ...createSendActivity(deps, context),
+    ...createAfterRunActivity(deps, context),
   };
 }
 

@@ -1,18 +1,18 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptors } from '@temporalio/worker';
-import { redact } from '../trustpilot/index.ts';
+import { publicMessageOf } from './failures.ts';
 
 /**
  * Rewrites what an activity failure carries into Temporal history, where every operator with UI
- * access reads it: the message loses email addresses and token-like strings, and foreign errors
- * (a database error quoting a row's value, say) lose their stack and cause. Type, retryability
- * and retry delay are kept, so the workflow reacts exactly as before.
+ * access reads it: only a public message (see publicMessageOf), no stack and no cause, which could
+ * carry a foreign error's text. Type, retryability and retry delay are kept, so the workflow reacts
+ * exactly as before.
  */
 export function redactedFailure(error: unknown): unknown {
   if (error instanceof CancelledFailure) return error;
   if (error instanceof ApplicationFailure) {
     return ApplicationFailure.create({
-      message: redact(error.message),
+      message: error.message,
       type: error.type ?? undefined,
       nonRetryable: error.nonRetryable ?? false,
       // The SDK's Duration type comes from `ms`, whose types the linter cannot see through.
@@ -20,11 +20,7 @@ export function redactedFailure(error: unknown): unknown {
       nextRetryDelay: error.nextRetryDelay ?? undefined,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return ApplicationFailure.create({
-    message: redact(message),
-    type: error instanceof Error ? error.constructor.name : 'Error',
-  });
+  return ApplicationFailure.create({ message: publicMessageOf(error), type: error instanceof Error ? error.name : 'Error' });
 }
 
 export function redactFailuresInterceptor(): ActivityInterceptors {

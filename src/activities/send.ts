@@ -1,5 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { InvitationRequest } from '../domain/index.ts';
+import { CredentialsError, resolveCredentials } from '../config/credentials.ts';
+import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.ts';
+import { pacingKey, reserveSlot, slotIntervalMs } from '../db/pacing.ts';
 import {
   createTrustpilotClient,
   isTrustpilotError,
@@ -7,34 +9,17 @@ import {
   type TrustpilotCredentials,
   type TrustpilotError,
 } from '../trustpilot/index.ts';
+import { HEARTBEAT_EVERY_MS, sendBackoffMs } from '../workflows/policies.ts';
 import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../workflows/types.ts';
-import { resolveCredentials } from './credentials.ts';
 import type { ActivityDeps } from './deps.ts';
-import { misconfigured } from './failures.ts';
-import { pacingKey, reserveSlot, slotIntervalMs } from './pacing.ts';
-import type { RunConfig } from './run-config.ts';
+import { misconfigured, unavailable } from './failures.ts';
+import { countInvitation, recordPacingWait } from './metrics.ts';
+import type { RunConfig, RunContext } from './run-context.ts';
 
-const BACKOFF_BASE_MS = 2_000;
+/** Time to move the row to 'sending' before the slot, so the call itself leaves exactly on it. */
 const LEDGER_WRITE_ALLOWANCE_MS = 50;
 // 250 ms doubling to 5 s: about a minute of database outage.
 const RECORD_SENT_ATTEMPTS = 16;
-/** well under the heartbeat timeout of sendInvitation (src/workflows/activation-run.ts) */
-const HEARTBEAT_EVERY_MS = 5_000;
-
-/** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
-async function sleepUntil(context: Context, time: number): Promise<void> {
-  for (let wait = time - Date.now(); wait > 0; wait = time - Date.now()) {
-    await context.sleep(Math.min(wait, HEARTBEAT_EVERY_MS));
-    context.heartbeat();
-  }
-}
-const BACKOFF_MAX_MS = 60_000;
-
-/** Exponential backoff with full jitter, so that many rows failing together do not retry in lockstep. */
-export function backoffDelayMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
 
 // Failures that prove the request never reached Trustpilot's invitation service.
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -49,17 +34,20 @@ export function mayHaveBeenAccepted(error: TrustpilotError): boolean {
   return !(error.errorCode !== undefined && NEVER_SENT_CODES.has(error.errorCode));
 }
 
-/** How a Trustpilot failure steers Temporal: stop the run, or retry after Retry-After / backoff. */
-function asActivityFailure(error: TrustpilotError, attempt: number): ApplicationFailure {
-  if (error.kind === 'misconfigured') return misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
-  return ApplicationFailure.create({
-    message: error.message,
-    type: SEND_FAILED_FAILURE,
-    nextRetryDelay: error.retryAfterMs ?? backoffDelayMs(attempt),
-  });
+/** Trustpilot looks down (not merely busy): these count towards the run's circuit breaker. */
+export function looksDown(error: TrustpilotError): boolean {
+  return error.kind === 'retryable' && error.status !== 429;
 }
 
-export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number) => Promise<RunConfig>) {
+/** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
+async function sleepUntil(context: Context, time: number): Promise<void> {
+  for (let wait = time - Date.now(); wait > 0; wait = time - Date.now()) {
+    await context.sleep(Math.min(wait, HEARTBEAT_EVERY_MS));
+    context.heartbeat();
+  }
+}
+
+export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   const { db } = deps;
   const clients = new Map<string, TrustpilotClient>();
 
@@ -74,94 +62,23 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
     return client;
   }
 
-  /**
-   * Sends one ledger entry's invitation. The ledger is written before and after the call, so a
-   * retried or replayed attempt that finds 'sent' does nothing.
-   */
-  async function sendInvitation(input: SendInvitationInput): Promise<SendOutcome> {
-    const context = Context.current();
-    // Heartbeat all along (token, pacing wait, the call itself): a worker that dies is noticed
-    // within the short heartbeat timeout, while a live but slow call is never timed out by it.
-    const heartbeats = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  function credentialsFor(config: RunConfig): TrustpilotCredentials {
     try {
-      return await sendWithContext(input, context);
-    } finally {
-      clearInterval(heartbeats);
+      return resolveCredentials(config.destination, deps.env);
+    } catch (error) {
+      if (error instanceof CredentialsError) throw misconfigured(error.message);
+      throw error;
     }
   }
 
-  async function sendWithContext(input: SendInvitationInput, context: Context): Promise<SendOutcome> {
-    const entry = await db
-      .selectFrom('app.ledger')
-      .select(['id', 'status', 'payload', 'attempts'])
-      .where('id', '=', input.entryId)
-      .executeTakeFirstOrThrow();
-    if (entry.status === 'sent') return 'already_sent';
-    if (entry.status !== 'pending' && entry.status !== 'failed' && entry.status !== 'sending') return 'not_sendable';
-    if (!entry.payload) throw misconfigured(`Ledger entry ${entry.id} has no payload to send`);
-
-    const { destination, resolved } = await runConfig(input.runId);
-    const credentials = resolveCredentials(destination, deps.env);
-    const client = clientFor(credentials);
-    try {
-      await client.authenticate({ signal: context.cancellationSignal });
-    } catch (error) {
-      // Nothing was sent: the ledger row keeps its state; only the run's reaction differs.
-      throw isTrustpilotError(error) ? asActivityFailure(error, context.info.attempt) : error;
-    }
-
-    const slot = await reserveSlot(db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
-    // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
-    // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
-    await sleepUntil(context, slot - LEDGER_WRITE_ALLOWANCE_MS);
-    context.heartbeat();
-
-    // 'sending' marks the one window for a duplicate: if this process dies before the result is
-    // written, the next attempt finds 'sending' and knows the call may already have gone through.
-    // Compare-and-set: an attempt Temporal already gave up on may still be waiting for its slot;
-    // whichever moves the row first sends, the other backs off and re-reads the row.
-    const moved = await db
-      .updateTable('app.ledger')
-      .set((eb) => ({
-        status: 'sending',
-        attempts: eb('attempts', '+', 1),
-        in_doubt: entry.status === 'sending' ? true : eb.ref('in_doubt'),
-        updated_at: new Date(),
-      }))
-      .where('id', '=', entry.id)
-      .where('status', '=', entry.status)
-      .where('attempts', '=', entry.attempts)
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) === 0) {
-      throw ApplicationFailure.create({
-        message: `Ledger entry ${entry.id} was taken by another attempt; checking it again`,
-        type: SEND_FAILED_FAILURE,
-        nextRetryDelay: '5 seconds',
-      });
-    }
-    await sleepUntil(context, slot);
-
-    try {
-      await client.createInvitation(resolved.businessUnitId, entry.payload as unknown as InvitationRequest, {
-        signal: context.cancellationSignal,
-      });
-    } catch (error) {
-      if (!isTrustpilotError(error)) {
-        // Cancelled mid-call (the run was stopped, or the activity timed out): the call may have gone through.
-        await recordFailure(entry.id, 'failed', 'interrupted', error instanceof Error ? error.message : String(error), true);
-        throw error;
-      }
-      if (error.kind === 'rejected') {
-        await recordFailure(entry.id, 'rejected', 'rejected_by_trustpilot', error.message, false);
-        return 'rejected';
-      }
-      // A misconfigured activation leaves the row itself fine: it is kept for the next run.
-      await recordFailure(entry.id, 'failed', error.kind, error.message, error.kind === 'retryable' && mayHaveBeenAccepted(error));
-      throw asActivityFailure(error, context.info.attempt);
-    }
-
-    await recordSent(context, entry.id);
-    return 'sent';
+  /** How a Trustpilot failure steers Temporal: stop the run, or retry after Retry-After / backoff. */
+  function retryOrStop(error: TrustpilotError, attempt: number): ApplicationFailure {
+    if (error.kind === 'misconfigured') return misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
+    return ApplicationFailure.create({
+      message: error.message,
+      type: SEND_FAILED_FAILURE,
+      nextRetryDelay: error.retryAfterMs ?? sendBackoffMs(attempt, Math.random),
+    });
   }
 
   /**
@@ -169,48 +86,107 @@ export function createSendActivity(deps: ActivityDeps, runConfig: (runId: number
    * So it is retried here, through a database restart or failover, for as long as the
    * activity's heartbeat allows, instead of failing the attempt at the first error.
    */
-  async function recordSent(context: Context, entryId: number): Promise<void> {
+  async function recordSentSurely(activity: Context, input: SendInvitationInput): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await db
-          .updateTable('app.ledger')
-          .set({ status: 'sent', sent_at: new Date(), payload: null, error_class: null, error_message: null, updated_at: new Date() })
-          .where('id', '=', entryId)
-          .where('status', '=', 'sending')
-          .execute();
+        await recordSent(db, input);
         return;
       } catch (error) {
         if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
-        context.heartbeat();
-        await context.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
+        activity.heartbeat();
+        await activity.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
       }
     }
   }
 
-  async function recordFailure(
-    entryId: number,
-    status: 'failed' | 'rejected',
-    errorClass: string,
-    message: string,
-    outcomeUnknown: boolean,
-  ): Promise<void> {
-    await db
-      .updateTable('app.ledger')
-      .set((eb) => ({
-        status,
-        error_class: errorClass,
-        error_message: message,
-        in_doubt: outcomeUnknown ? true : eb.ref('in_doubt'),
-        updated_at: new Date(),
-      }))
-      .where('id', '=', entryId)
-      .where('status', '=', 'sending')
-      .execute();
-    if (status === 'rejected') {
-      // A rejected row is never sent again with this content; its personal data need not stay.
-      await db.updateTable('app.ledger').set({ payload: null }).where('id', '=', entryId).execute();
+  async function send(input: SendInvitationInput, activity: Context): Promise<SendOutcome> {
+    const config = await context.config(input.runId);
+    const { destination, resolved } = config;
+    const credentials = credentialsFor(config);
+    const client = clientFor(credentials);
+    try {
+      await client.authenticate({ signal: activity.cancellationSignal });
+    } catch (error) {
+      // Nothing was sent: the ledger row keeps its state; only the run's reaction differs.
+      throw isTrustpilotError(error) ? retryOrStop(error, activity.info.attempt) : error;
+    }
+
+    const slot = await reserveSlot(db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
+    recordPacingWait(config.activation.id, slot - Date.now());
+    // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
+    // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
+    await sleepUntil(activity, slot - LEDGER_WRITE_ALLOWANCE_MS);
+    activity.heartbeat();
+
+    const breakerLimit = destination.circuitBreaker.failuresInARow;
+    const taken = await takeForSending(db, { ...input, attempt: activity.info.attempt, breakerLimit });
+    switch (taken.kind) {
+      case 'already_sent':
+      case 'not_sendable':
+        return taken.kind;
+      case 'breaker_open':
+        throw unavailable(breakerReason(config, breakerLimit));
+      case 'contended':
+        throw ApplicationFailure.create({
+          message: `Ledger entry ${input.entryId} is being sent by another attempt; checking it again`,
+          type: SEND_FAILED_FAILURE,
+          nextRetryDelay: '5 seconds',
+        });
+    }
+    await sleepUntil(activity, slot);
+
+    try {
+      await client.createInvitation(resolved.businessUnitId, taken.payload, { signal: activity.cancellationSignal });
+    } catch (error) {
+      if (!isTrustpilotError(error)) {
+        // Cancelled mid-call (the run was stopped, or the activity timed out): the call may have gone through.
+        await recordFailure(db, input, { status: 'failed', errorClass: 'interrupted', message: 'the call was interrupted', inDoubt: true, health: 'unknown' });
+        throw error;
+      }
+      if (error.kind === 'rejected') {
+        countInvitation(config.activation.id, 'rejected');
+        await recordFailure(db, input, { status: 'rejected', errorClass: 'rejected_by_trustpilot', message: error.message, inDoubt: false, health: 'answered' });
+        return 'rejected';
+      }
+      // A misconfigured activation leaves the row itself fine: it is kept for the next run.
+      const down = looksDown(error);
+      const inDoubt = error.kind === 'retryable' && mayHaveBeenAccepted(error);
+      countInvitation(config.activation.id, inDoubt ? 'in_doubt' : 'failed');
+      const inARow = await recordFailure(db, input, {
+        status: 'failed',
+        errorClass: error.kind,
+        message: error.message,
+        inDoubt,
+        health: down ? 'down' : error.status === undefined || error.status === 429 ? 'unknown' : 'answered',
+      });
+      if (down && inARow >= breakerLimit) throw unavailable(`${breakerReason(config, breakerLimit)}; the last: ${error.message}`);
+      throw retryOrStop(error, activity.info.attempt);
+    }
+
+    await recordSentSurely(activity, input);
+    countInvitation(config.activation.id, 'sent');
+    return 'sent';
+  }
+
+  /**
+   * Sends one ledger entry's invitation. The ledger is written before and after the call, so a
+   * retried or replayed attempt that finds 'sent' does nothing.
+   */
+  async function sendInvitation(input: SendInvitationInput): Promise<SendOutcome> {
+    const activity = Context.current();
+    // Heartbeat all along (token, pacing wait, the call itself): a worker that dies is noticed
+    // within the short heartbeat timeout, while a live but slow call is never timed out by it.
+    const heartbeats = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await send(input, activity);
+    } finally {
+      clearInterval(heartbeats);
     }
   }
 
   return { sendInvitation };
+}
+
+function breakerReason(config: RunConfig, limit: number): string {
+  return `Trustpilot failed ${limit} times in a row for activation '${config.activation.id}' (server errors, timeouts or lost connections): sending stopped; the unsent rows wait for the next run`;
 }

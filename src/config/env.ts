@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PublicError } from '../domain/public-error.ts';
 
 const optionalString = z
   .string()
@@ -42,6 +43,27 @@ const hostPort = z.preprocess(
     .optional(),
 );
 
+const logLevel = z.preprocess(
+  (value) => (typeof unsetIfEmpty(value) === 'string' ? String(value).trim().toLowerCase() : undefined),
+  z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).default('info'),
+);
+
+const temporalLogLevel = z.preprocess(
+  (value) => (typeof unsetIfEmpty(value) === 'string' ? String(value).trim().toUpperCase() : undefined),
+  z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' }).optional(),
+);
+
+/** `host:port` to serve Prometheus metrics on, or `off`. */
+const metricsAddress = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .trim()
+    .regex(/^(off|[^\s:/]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, "must be host:port (e.g. 0.0.0.0:9464) or 'off'")
+    .default('127.0.0.1:9464')
+    .transform((value) => (value === 'off' ? undefined : value)),
+);
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   WAREHOUSE_DATABASE_URL: postgresUrl,
@@ -56,11 +78,14 @@ const envSchema = z.object({
   TRUSTPILOT_BUSINESS_USER_ID: optionalString,
   TRUSTPILOT_USERNAME: optionalString,
   TRUSTPILOT_PASSWORD: optionalString,
+  LOG_LEVEL: logLevel,
+  TEMPORAL_LOG_LEVEL: temporalLogLevel,
+  METRICS_BIND_ADDRESS: metricsAddress,
 });
 
 export type AppEnv = z.output<typeof envSchema>;
 
-export class EnvError extends Error {
+export class EnvError extends PublicError {
   override readonly name = 'EnvError';
 }
 
@@ -74,7 +99,18 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
   return parsed.data;
 }
 
-/** True when the environment names Trustpilot credentials, so no fake server should stand in. */
-export function hasTrustpilotCredentials(env: AppEnv): boolean {
-  return env.TRUSTPILOT_API_KEY !== undefined || env.TRUSTPILOT_API_SECRET !== undefined;
+const CREDENTIAL_VARIABLES = [
+  'TRUSTPILOT_API_KEY',
+  'TRUSTPILOT_API_SECRET',
+  'TRUSTPILOT_BUSINESS_USER_ID',
+  'TRUSTPILOT_USERNAME',
+  'TRUSTPILOT_PASSWORD',
+] as const;
+
+/**
+ * The Trustpilot credential variables set in any form (the value, or `<NAME>_FILE`). When any is,
+ * the environment is about real Trustpilot, and no fake may stand in for it.
+ */
+export function trustpilotCredentialVariables(source: NodeJS.ProcessEnv = process.env): string[] {
+  return CREDENTIAL_VARIABLES.flatMap((name) => [name, `${name}_FILE`]).filter((name) => (source[name] ?? '').trim() !== '');
 }

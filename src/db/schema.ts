@@ -8,7 +8,9 @@ type Counter = ColumnType<number, number | undefined, number>;
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 export type LedgerStatus =
-  /** claimed by a run, not yet attempted */
+  /** found new by a run's scan; its invitation is built when its batch is claimed */
+  | 'new'
+  /** invitation built and validated, not yet attempted */
   | 'pending'
   /** an HTTP call is (or was, if the process died) under way: the one window for a duplicate */
   | 'sending'
@@ -27,6 +29,8 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abando
 export interface DestinationsTable {
   id: string;
   config: JSONColumnType<Record<string, Json>>;
+  /** set when deleted while deleted activations still refer to it */
+  deleted_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -37,6 +41,12 @@ export interface ActivationsTable {
   config: JSONColumnType<Record<string, Json>>;
   /** highest cursor-column value settled by a successful run, JSON-encoded */
   watermark: ColumnType<Json | null, string | null | undefined, string | null>;
+  /** start of the last successful run that read the whole segment */
+  last_full_scan_at: NullableTimestamp;
+  /** why an operator (or too many failed runs) paused the activation; null when not paused so */
+  paused_note: string | null;
+  /** set when deleted with its ledger kept */
+  deleted_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -51,10 +61,13 @@ export interface RunsTable {
   /** destination + activation as validated when the run started; the run never sees later edits */
   config: JSONColumnType<Record<string, Json>>;
   error: string | null;
+  /** what kind of trouble ended a failed run: misconfigured, unavailable, transient, recovered */
+  failure_kind: string | null;
   first_run: ColumnType<boolean, boolean | undefined, boolean>;
-  scan_page: Counter;
-  scan_after: ColumnType<Json | null, string | null | undefined, string | null>;
-  scan_done: ColumnType<boolean, boolean | undefined, boolean>;
+  /** the scan has recorded its findings in the ledger */
+  detected: ColumnType<boolean, boolean | undefined, boolean>;
+  /** the scan read the whole segment (no cursor narrowing) */
+  full_scan: ColumnType<boolean, boolean | undefined, boolean>;
   max_cursor: ColumnType<Json | null, string | null | undefined, string | null>;
   watermark_before: ColumnType<Json | null, string | null | undefined, string | null>;
   watermark_after: ColumnType<Json | null, string | null | undefined, string | null>;
@@ -69,6 +82,12 @@ export interface RunsTable {
   abandoned: Counter;
   skipped_already_sent: Counter;
   in_doubt: Counter;
+  /** source rows without a primary key value: they cannot be tracked, so they are not sent */
+  null_keys: Counter;
+  /** rejected rows whose data changed since, invited again */
+  reconsidered: Counter;
+  /** Trustpilot failures in a row during this run (connection, timeout, 5xx); trips the circuit breaker */
+  transient_failures_in_a_row: Counter;
 }
 
 export interface LedgerTable {
@@ -76,8 +95,8 @@ export interface LedgerTable {
   activation_id: string;
   row_key: string;
   status: LedgerStatus;
-  /** hash of the mapped source values; a rejected row is reconsidered only when it changes */
-  fingerprint: string;
+  /** hash of the mapped source values, known once the row was built; a rejected row is reconsidered only when it changes */
+  fingerprint: string | null;
   /** the request body to send; cleared once sent so personal data does not linger here */
   payload: ColumnType<Record<string, Json> | null, string | null | undefined, string | null>;
   attempts: Counter;
@@ -88,8 +107,8 @@ export interface LedgerTable {
   in_doubt: ColumnType<boolean, boolean | undefined, boolean>;
   first_run_id: number;
   last_run_id: number;
-  /** the scan page of last_run_id that claimed this row; makes page claims idempotent */
-  claimed_page: number | null;
+  /** the activity attempt that marked the row 'sending' */
+  sending_attempt: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   sent_at: NullableTimestamp;
@@ -98,6 +117,18 @@ export interface LedgerTable {
 export interface RateLimitsTable {
   key: string;
   next_slot_at: Timestamp;
+  /** the spacing the queued slots were reserved with */
+  interval_ms: number | null;
+}
+
+export type DeploymentMode = 'dev' | 'production';
+
+export interface DeploymentTable {
+  singleton: ColumnType<boolean, boolean | undefined, never>;
+  /** tags the schedules this database owns, so that another deployment never re-targets them */
+  deployment_id: string;
+  mode: DeploymentMode;
+  created_at: Generated<Date>;
 }
 
 export interface Database {
@@ -106,4 +137,5 @@ export interface Database {
   'app.runs': RunsTable;
   'app.ledger': LedgerTable;
   'app.rate_limits': RateLimitsTable;
+  'app.deployment': DeploymentTable;
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { WarehouseDb } from '../source/reader.ts';
+import type { UntypedDb } from '../db/database.ts';
 
 export const DEMO_DESTINATION_ID = 'demo-trustpilot';
 export const DEMO_ACTIVATION_ID = 'demo-orders';
@@ -30,8 +30,8 @@ function demoOrder(sequence: number, createdAt: Date): DemoOrder {
   };
 }
 
-/** A warehouse table of orders, created and filled once. */
-export async function seedDemoWarehouse(warehouse: WarehouseDb, initialOrders = 300): Promise<void> {
+/** A warehouse table of orders, created and filled once (as the warehouse's administrator). */
+export async function seedDemoWarehouse(warehouse: UntypedDb, initialOrders = 300): Promise<void> {
   await warehouse.schema.createSchema('demo').ifNotExists().execute();
   await warehouse.schema
     .withSchema('demo')
@@ -56,7 +56,7 @@ export async function seedDemoWarehouse(warehouse: WarehouseDb, initialOrders = 
 }
 
 /** New orders arriving, as they would in a live warehouse. */
-export async function insertDemoOrders(warehouse: WarehouseDb, howMany: number): Promise<number> {
+export async function insertDemoOrders(warehouse: UntypedDb, howMany: number): Promise<number> {
   const db = warehouse as Kysely<{ 'demo.orders': DemoOrder }>;
   const { count } = await db
     .selectFrom('demo.orders')

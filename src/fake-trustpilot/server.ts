@@ -1,6 +1,6 @@
 /**
  * A fake Trustpilot for dev mode, integration tests and benchmarks: one node:http server
- * answering both the api host (OAuth, public resources) and the invitations host, with all
+ * answering both the api host (OAuth) and the invitations host, with all
  * state in memory. It logs nothing per request, so no personal data leaves it except
  * through the admin routes and the programmatic API.
  */
@@ -11,7 +11,6 @@ import { ADMIN_PREFIX, handleAdminRequest } from './routes/admin.ts';
 import { sendMethodNotAllowed, sendNotFound } from './routes/common.ts';
 import { BUSINESS_UNITS_PREFIX, handleBusinessUnitRequest } from './routes/invitations.ts';
 import { ACCESS_TOKEN_PATH, REFRESH_PATH, handleAccessToken, handleRefresh } from './routes/oauth.ts';
-import { LOCALES_PATH, handleLocales } from './routes/resources.ts';
 import { clearState, createState, replaceFaults, replaceRateLimit, type FakeState } from './state.ts';
 import type { FakeTrustpilot, FakeTrustpilotOptions } from './types.ts';
 
@@ -68,7 +67,6 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, state: FakeSt
   if (path.startsWith(BUSINESS_UNITS_PREFIX)) return handleBusinessUnitRequest(req, res, state, path.slice(BUSINESS_UNITS_PREFIX.length));
   if (path === ACCESS_TOKEN_PATH) return req.method === 'POST' ? handleAccessToken(req, res, state) : sendMethodNotAllowed(res, 'POST');
   if (path === REFRESH_PATH) return req.method === 'POST' ? handleRefresh(req, res, state) : sendMethodNotAllowed(res, 'POST');
-  if (path === LOCALES_PATH) return handleLocales(req, res);
   sendNotFound(res);
 }
 

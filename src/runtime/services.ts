@@ -1,54 +1,124 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { sql } from 'kysely';
+import type pg from 'pg';
 import type { ActivityDeps } from '../activities/index.ts';
-import { isWorkflowOpen } from '../client.ts';
 import type { AppEnv } from '../config/env.ts';
-import { createAppDb, createWarehouseDb, type AppDb } from '../db/database.ts';
+import { setPausedNote } from '../db/config-store.ts';
+import { createAppDatabase, type AppDb } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
-import type { WarehouseDb } from '../source/reader.ts';
+import { PublicError } from '../domain/public-error.ts';
+import { assertReaderRole } from '../source/reader-role.ts';
+import { Warehouse } from '../source/warehouse.ts';
+import { isWorkflowOpen } from '../temporal/executions.ts';
+import { setSchedulePaused } from '../temporal/schedules.ts';
+
+/** A variable of the environment does not lead where it should; the message names it. */
+export class StartupError extends PublicError {
+  override readonly name = 'StartupError';
+}
+
+export const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
 
 /** Everything a process of the app talks to, opened once and closed together. */
 export interface Services {
   db: AppDb;
-  warehouse: WarehouseDb;
+  appPool: pg.Pool;
+  warehouse: Warehouse;
   temporal: Client;
   connection: Connection;
   close(): Promise<void>;
 }
 
 export function requireDatabaseUrl(env: AppEnv): string {
-  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set (npm start sets it up for you in embedded mode)');
+  if (!env.DATABASE_URL) {
+    throw new StartupError('DATABASE_URL is not set. While `npm start` runs, the CLI finds its database by itself; otherwise set DATABASE_URL (and WAREHOUSE_DATABASE_URL, TEMPORAL_ADDRESS)');
+  }
   return env.DATABASE_URL;
 }
 
-export async function openServices(env: AppEnv, options: { migrate?: boolean } = {}): Promise<Services> {
-  const databaseUrl = requireDatabaseUrl(env);
-  const db = createAppDb(databaseUrl);
-  const warehouseUrl = env.WAREHOUSE_DATABASE_URL ?? databaseUrl;
-  // A pool of its own even on the same database: warehouse values are parsed as they are (big keys stay exact).
-  const warehouse: WarehouseDb = createWarehouseDb(warehouseUrl);
-  let connection: Connection | undefined;
+function where(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.username ? `${decodeURIComponent(parsed.username)}@` : ''}${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
+/** Why a connection attempt failed, in words that name the server and never a password. */
+function connectionProblem(error: unknown): string {
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? ` (${error.code})` : '';
+    return `${error.message.replace(/postgres(ql)?:\/\/\S+/g, '<url>')}${code}`;
+  }
+  return String(error);
+}
+
+export async function checkAppDatabase(db: AppDb, url: string): Promise<void> {
   try {
     await sql`select 1`.execute(db);
+  } catch (error) {
+    throw new StartupError(`DATABASE_URL: cannot use the app database at ${where(url)}: ${connectionProblem(error)}`);
+  }
+}
+
+/** Connects to the warehouse as its reader role and refuses a role that may do more than read. */
+export async function checkWarehouse(warehouse: Warehouse, variable: string): Promise<void> {
+  try {
+    await assertReaderRole(warehouse);
+  } catch (error) {
+    if (error instanceof PublicError) throw new StartupError(`${variable}: ${error.message}`);
+    throw new StartupError(`${variable}: cannot connect to the warehouse at ${where(warehouse.url)}: ${connectionProblem(error)}`);
+  }
+}
+
+export async function connectTemporal(env: AppEnv): Promise<Connection> {
+  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  try {
+    return await Connection.connect({ address, connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    throw new StartupError(
+      `TEMPORAL_ADDRESS=${address}: cannot reach the Temporal frontend within ${TEMPORAL_CONNECT_TIMEOUT_MS / 1000}s (is the server running and the address right?): ${connectionProblem(error)}`,
+    );
+  }
+}
+
+export interface OpenOptions {
+  /** run pending migrations (workers and dev mode; read-only commands do not) */
+  migrate?: boolean;
+  /** check that the warehouse connection is a least-privilege reader (workers, validate, apply) */
+  checkReader?: boolean;
+}
+
+export function warehouseVariable(env: AppEnv): string {
+  return env.WAREHOUSE_DATABASE_URL ? 'WAREHOUSE_DATABASE_URL' : 'WAREHOUSE_DATABASE_URL (unset, so DATABASE_URL)';
+}
+
+export async function openServices(env: AppEnv, options: OpenOptions = {}): Promise<Services> {
+  const databaseUrl = requireDatabaseUrl(env);
+  const { db, pool } = createAppDatabase(databaseUrl);
+  const warehouse = new Warehouse(env.WAREHOUSE_DATABASE_URL ?? databaseUrl);
+  let connection: Connection | undefined;
+  try {
+    await checkAppDatabase(db, databaseUrl);
     if (options.migrate) await migrateToLatest(db);
-    connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+    if (options.checkReader) await checkWarehouse(warehouse, warehouseVariable(env));
+    connection = await connectTemporal(env);
     const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
     const openConnection = connection;
     return {
       db,
+      appPool: pool,
       warehouse,
       temporal,
       connection,
       async close() {
         await openConnection.close();
-        await warehouse.destroy();
         await db.destroy();
       },
     };
   } catch (error) {
     await connection?.close();
-    await warehouse.destroy();
     await db.destroy();
     throw error;
   }
@@ -57,13 +127,16 @@ export async function openServices(env: AppEnv, options: { migrate?: boolean } =
 export function activityDepsFor(services: Services, env: AppEnv): ActivityDeps {
   return {
     db: services.db,
+    appPool: services.appPool,
     warehouse: services.warehouse,
     trustpilot: { apiUrl: env.TRUSTPILOT_API_URL, invitationsApiUrl: env.TRUSTPILOT_INVITATIONS_API_URL },
     env: process.env,
     isWorkflowOpen: (workflowId) => isWorkflowOpen(services.temporal, workflowId),
+    schedules: {
+      async pause(activationId, note) {
+        await setPausedNote(services.db, activationId, note);
+        await setSchedulePaused(services.temporal, activationId, true, note);
+      },
+    },
   };
-}
-
-export async function connectWorker(env: AppEnv): Promise<NativeConnection> {
-  return await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
 }

@@ -1,20 +1,41 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { redactFailuresInterceptor } from '../activities/redact-failures.ts';
+import type { AppEnv } from '../config/env.ts';
+import { StartupError } from './services.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Written by `npm run build` beside the compiled code; absent when running from source. */
+export const prebuiltWorkflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
 export interface AppWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
-  /** a prebuilt bundle (tests build it once); otherwise the workflows are bundled at start */
+  /** prebuilt workflow code (tests build it once); otherwise the build's bundle, or bundled at start from source */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxConcurrentActivityTaskExecutions?: number;
   /** how long a shutdown lets in-flight activities finish before cancelling them (SDK default: 0) */
   shutdownGraceTimeMs?: number;
+}
+
+function workflowCode(options: AppWorkerOptions): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  if (existsSync(prebuiltWorkflowBundlePath)) return { workflowBundle: { codePath: prebuiltWorkflowBundlePath } };
+  return { workflowsPath };
+}
+
+export async function connectWorker(env: AppEnv): Promise<NativeConnection> {
+  const address = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  try {
+    return await NativeConnection.connect({ address });
+  } catch (error) {
+    throw new StartupError(`TEMPORAL_ADDRESS=${address}: cannot reach the Temporal frontend (is the server running and the address right?): ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export async function createAppWorker(options: AppWorkerOptions): Promise<Worker> {
@@ -22,10 +43,12 @@ export async function createAppWorker(options: AppWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    ...workflowCode(options),
     activities: createActivities(options.deps),
     interceptors: { activity: [redactFailuresInterceptor] },
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 200,
+    // A run's workflow is small; a few hundred cached executions are plenty and keep memory flat.
+    maxCachedWorkflows: 200,
     ...(options.shutdownGraceTimeMs === undefined ? {} : { shutdownGraceTime: options.shutdownGraceTimeMs }),
   });
 }

@@ -1,13 +1,12 @@
 import type { InvitationRequest } from '../domain/invitation-request.ts';
 import { classifyResponse, HINTS, TrustpilotError, type ClassifyContext } from './errors.ts';
 import { sendHttp, type HttpResponse } from './http.ts';
-import { sensitiveValuesOf } from './redact.ts';
 import { createTokenSource } from './token-endpoint.ts';
 import { sharedTokenCache, type AccessToken } from './tokens.ts';
+import { stringLeavesOf } from './withhold.ts';
 import type {
   CallOptions,
   DeleteInvitationDataRequest,
-  InvitationLinkRequest,
   InvitationTemplate,
   TrustpilotClient,
   TrustpilotClientOptions,
@@ -22,8 +21,8 @@ interface ApiCall {
   body?: unknown;
   /** Wording for error messages: "Trustpilot rejected <subject> (400)". */
   subject: string;
-  /** Personal data sent in this call, scrubbed from any error text. */
-  personalData?: { emails?: (string | undefined)[]; names?: (string | undefined)[] };
+  /** The business unit in the URL; named in 403/404 messages. */
+  businessUnitId: string;
   /** True when a lost answer may hide a completed side effect (no idempotency key exists). */
   mayHaveSideEffects?: boolean;
   signal?: AbortSignal;
@@ -100,13 +99,20 @@ function templateFrom(value: unknown): InvitationTemplate | undefined {
   };
 }
 
-function localeFrom(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (!isRecord(value)) return undefined;
-  for (const key of ['locale', 'code', 'id', 'languageCode']) {
-    if (typeof value[key] === 'string') return value[key];
-  }
-  return undefined;
+/**
+ * Keys of a request body whose values the code sets to a fixed protocol word (`type: "email"`).
+ * They are not data, and treating "email" as a sent value would withhold every message that
+ * names the consumerEmail field.
+ */
+const PROTOCOL_CONSTANT_KEYS = ['type'] as const;
+
+/** Every string a call sends besides the URL: the body's string leaves, the credentials and the tokens. */
+function sentValuesOf(call: ApiCall, secrets: readonly string[], tokens: readonly AccessToken[]): string[] {
+  return [
+    ...stringLeavesOf(call.body, { ignoreKeys: PROTOCOL_CONSTANT_KEYS }),
+    ...secrets,
+    ...tokens.flatMap((t) => (t.refreshToken === undefined ? [t.accessToken] : [t.accessToken, t.refreshToken])),
+  ];
 }
 
 export function createTrustpilotClient(options: TrustpilotClientOptions): TrustpilotClient {
@@ -125,7 +131,7 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
     ...(options.renewBeforeExpirySeconds !== undefined ? { renewBeforeExpirySeconds: options.renewBeforeExpirySeconds } : {}),
   });
   const businessUserId = credentials.businessUserId?.trim() || undefined;
-  const secrets = [credentials.apiSecret, ...(credentials.grant === 'password' ? [credentials.password, credentials.username] : [])];
+  const secrets = [credentials.apiKey, credentials.apiSecret, ...(credentials.grant === 'password' ? [credentials.password, credentials.username] : [])];
   const invitationsBase = (businessUnitId: string): string =>
     `${invitationsApiUrl}/v1/private/business-units/${encodeURIComponent(requireBusinessUnitId(businessUnitId))}`;
 
@@ -150,14 +156,9 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
     return {
       subject: call.subject,
       ...(call.mayHaveSideEffects ? { mayHaveSideEffects: true } : {}),
-      sensitiveValues: sensitiveValuesOf({
-        secrets: [
-          ...secrets,
-          ...call.personalData?.emails ?? [],
-          ...tokens.flatMap((t) => [t.accessToken, t.refreshToken]),
-        ],
-        names: call.personalData?.names ?? [],
-      }),
+      sentValues: sentValuesOf(call, secrets, tokens),
+      businessUnitId: call.businessUnitId,
+      ...(businessUserId !== undefined ? { businessUserId } : {}),
     };
   }
 
@@ -206,7 +207,7 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
         url,
         body,
         subject: 'the invitation',
-        personalData: { emails: [body.consumerEmail, body.senderEmail, body.replyTo], names: [body.consumerName, body.senderName] },
+        businessUnitId,
         mayHaveSideEffects: true,
         ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
       });
@@ -220,7 +221,7 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
       const url = `${invitationsBase(businessUnitId)}/templates`;
       assertBusinessUserIsNotUnit(businessUnitId);
       const subject = 'the template list request';
-      const response = await authorisedCall({ method: 'GET', url, subject, ...(callOptions?.signal ? { signal: callOptions.signal } : {}) });
+      const response = await authorisedCall({ method: 'GET', url, subject, businessUnitId, ...(callOptions?.signal ? { signal: callOptions.signal } : {}) });
       const parsed = parseJson(response.bodyText);
       const list = Array.isArray(parsed) ? parsed : isRecord(parsed) ? parsed['templates'] : undefined;
       if (!Array.isArray(list)) throw unexpectedBody(subject, response.status);
@@ -254,50 +255,9 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
         url,
         body,
         subject: 'the invitation data deletion',
-        personalData: { emails: 'customerEmails' in body ? body.customerEmails : [] },
+        businessUnitId,
         ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
       });
-    },
-
-    async createInvitationLink(businessUnitId: string, body: InvitationLinkRequest, callOptions?: CallOptions) {
-      const url = `${invitationsBase(businessUnitId)}/invitation-links`;
-      assertBusinessUserIsNotUnit(businessUnitId);
-      const subject = 'the invitation link';
-      const response = await authorisedCall({
-        method: 'POST',
-        url,
-        body,
-        subject,
-        personalData: { emails: [body.email], names: [body.name] },
-        ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
-      });
-      const parsed = parseJson(response.bodyText);
-      if (!isRecord(parsed) || typeof parsed['id'] !== 'string' || typeof parsed['url'] !== 'string') throw unexpectedBody(subject, response.status);
-      return { id: parsed['id'], url: parsed['url'] };
-    },
-
-    async listLocales(callOptions?: CallOptions) {
-      const subject = 'the locale list request';
-      // A public resource: authenticated by the API key alone, no access token needed.
-      const response = await sendHttp({
-        fetch: fetchImpl,
-        method: 'GET',
-        url: `${apiUrl}/v1/resources/metadata/locales`,
-        headers: { apikey: credentials.apiKey, accept: 'application/json' },
-        timeoutMs,
-        ...(callOptions?.signal ? { signal: callOptions.signal } : {}),
-        context: { subject },
-      });
-      if (!response.ok) {
-        throw classifyResponse(response.status, response.headers, response.bodyText, {
-          subject,
-          sensitiveValues: sensitiveValuesOf({ secrets: [...secrets, credentials.apiKey] }),
-        });
-      }
-      const parsed = parseJson(response.bodyText);
-      const list = Array.isArray(parsed) ? parsed : isRecord(parsed) ? parsed['locales'] : undefined;
-      if (!Array.isArray(list)) throw unexpectedBody(subject, response.status);
-      return list.map(localeFrom).filter((l): l is string => l !== undefined);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { redact, redactAndTruncate } from './redact.ts';
+import { SentValues, screenResponseText, screenServerText } from './withhold.ts';
 
 /**
  * - `rejected`: this one request is wrong (e.g. invalid email); do not retry it, record why.
@@ -46,11 +46,7 @@ export class TrustpilotError extends Error {
     if (init.responseText !== undefined) this.responseText = init.responseText;
   }
 
-  get retryable(): boolean {
-    return this.kind === 'retryable';
-  }
-
-  /** What a structured logger or Temporal failure converter gets; every field is already redacted. */
+  /** What a structured logger or Temporal failure converter gets; server text in it has already been screened. */
   toJSON(): Record<string, unknown> {
     return {
       name: this.name,
@@ -78,8 +74,15 @@ export interface ClassifyContext {
   tokenEndpoint?: boolean;
   /** The call creates something that Trustpilot may have done despite the error (no idempotency key). */
   mayHaveSideEffects?: boolean;
-  /** Exact values (secrets, names, emails the client sent) to scrub from server text. */
-  sensitiveValues?: readonly string[];
+  /**
+   * Every string the call sent: each string leaf of the request body, the credentials and the
+   * tokens. A piece of server text that quotes any of them is withheld whole.
+   */
+  sentValues?: readonly (string | undefined)[];
+  /** The business unit the call was for; configuration, so it may be named in messages. */
+  businessUnitId?: string;
+  /** The configured x-business-user-id, if any; configuration, so it may be named in messages. */
+  businessUserId?: string;
   /** Clock for HTTP-date Retry-After values; defaults to Date.now. */
   now?: () => number;
 }
@@ -87,8 +90,10 @@ export interface ClassifyContext {
 export const HINTS = {
   businessUserIdIsUnitId:
     'x-business-user-id must be a business USER id (a user with the Admin or Manager role), not the business UNIT id; check the configured businessUserId.',
+  businessUserRefused:
+    'Check that the configured business unit id, businessUserId and API key belong to the same Trustpilot business, and that the business user has the Admin or Manager role.',
   forbidden:
-    'The credentials may not act on this business unit: the business user needs Admin/Manager rights, the Trustpilot plan must include the Invitation API, and the API key must belong to the same business as the business unit id.',
+    'Check the configured business unit id, the Admin/Manager role of the business user and the Trustpilot plan; the API key must belong to the same business as the business unit.',
   notFound: 'Check apiUrl/invitationsApiUrl (wrong host or path) and the business unit id.',
   unsupportedMediaType: 'Trustpilot refused the Content-Type: this is a bug in the client, not in the data.',
   credentialsRejected:
@@ -197,7 +202,17 @@ function parseDetails(body: unknown): TrustpilotErrorDetail[] {
   return details.slice(0, MAX_DETAILS);
 }
 
-function parseErrorCode(body: unknown): string | undefined {
+/**
+ * An error code is shown and stored as is, so it must look like one: a server that put the
+ * rejected value (an email address, say) into `errorCode` would otherwise have it stored.
+ */
+const ERROR_CODE_SHAPE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Field names are kept only when they look like a property path, never like a value. */
+const FIELD_NAME_SHAPE = /^[A-Za-z0-9_.[\]-]{1,100}$/;
+/** Configuration ids named in messages; anything else is described rather than quoted. */
+const CONFIG_ID_SHAPE = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+function rawErrorCode(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
   const direct = firstString(body, ['errorCode', 'errorcode', 'ErrorCode', 'code']);
   if (direct) return direct;
@@ -214,6 +229,24 @@ function parseErrorCode(body: unknown): string | undefined {
   return undefined;
 }
 
+/** The error code of a response body, or undefined when absent or not shaped like a code. */
+export function parseErrorCode(body: unknown): string | undefined {
+  const code = rawErrorCode(body);
+  return code !== undefined && ERROR_CODE_SHAPE.test(code) ? code : undefined;
+}
+
+/** A detail's field name, when it is shaped like a property path and quotes nothing that was sent. */
+function screenFieldName(field: string | undefined, sent: SentValues): string | undefined {
+  if (field === undefined || !FIELD_NAME_SHAPE.test(field) || sent.quotedIn(field)) return undefined;
+  return field;
+}
+
+function screenDetail(detail: TrustpilotErrorDetail, sent: SentValues): TrustpilotErrorDetail {
+  const field = screenFieldName(detail.field, sent);
+  const message = clip(screenServerText(detail.message, sent), MAX_DETAIL_CHARS);
+  return field === undefined ? { message } : { field, message };
+}
+
 function parseTopLevelMessage(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
   // `Error` is the Apigee OAuthV2 spelling: {"ErrorCode":"invalid_client","Error":"..."}.
@@ -228,26 +261,98 @@ function describeDetails(details: readonly TrustpilotErrorDetail[]): string {
   return details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join('; ');
 }
 
+function quotedConfigId(id: string | undefined): string | undefined {
+  const trimmed = id?.trim();
+  return trimmed !== undefined && CONFIG_ID_SHAPE.test(trimmed) ? `'${trimmed}'` : undefined;
+}
+
+function businessUnitLabel(context: ClassifyContext): string {
+  const id = quotedConfigId(context.businessUnitId);
+  return id === undefined ? 'the business unit' : `business unit ${id}`;
+}
+
+function businessUserLabel(context: ClassifyContext): string {
+  if (context.businessUserId === undefined) return 'the business user of these credentials';
+  const id = quotedConfigId(context.businessUserId);
+  return id === undefined ? 'the configured business user' : `business user ${id}`;
+}
+
+function isUnitIdUsedAsUserId(context: ClassifyContext): boolean {
+  const user = context.businessUserId?.trim();
+  return user !== undefined && user !== '' && user === context.businessUnitId?.trim();
+}
+
+interface Explanation {
+  message: string;
+  hint: string;
+}
+
+/**
+ * 403 from the invitations host. 1014 is Trustpilot's answer to an x-business-user-id it does
+ * not accept for the business unit; the causes are several, and the ids are named so that an
+ * operator can compare them with the configuration without guessing which one was used.
+ */
+function explainForbidden(subject: string, errorCode: string | undefined, context: ClassifyContext): Explanation {
+  const unit = businessUnitLabel(context);
+  const code = errorCode === undefined ? '403' : `403, errorCode ${errorCode}`;
+  if (errorCode === '1014' && isUnitIdUsedAsUserId(context)) {
+    return {
+      message: `Trustpilot forbade ${subject} for ${unit} (${code}): the configured business user id is the business UNIT id`,
+      hint: HINTS.businessUserIdIsUnitId,
+    };
+  }
+  if (errorCode === '1014') {
+    return {
+      message:
+        `Trustpilot refused ${businessUserLabel(context)} for ${unit} (${code}) on ${subject}. Possible causes: ` +
+        'the business unit id is wrong or belongs to another business; ' +
+        'the business USER id is not an Admin or Manager user of that business (or is a business UNIT id); ' +
+        'the API key belongs to another business',
+      hint: HINTS.businessUserRefused,
+    };
+  }
+  return {
+    message:
+      `Trustpilot forbade ${subject} for ${unit} (${code}). Possible causes: ` +
+      'the business unit id is unknown or belongs to another business; ' +
+      'the business user lacks Admin or Manager rights; ' +
+      'the Trustpilot plan does not include the Invitation API',
+    hint: HINTS.forbidden,
+  };
+}
+
+function explainNotFound(subject: string, context: ClassifyContext): Explanation {
+  return {
+    message:
+      `Trustpilot endpoint or ${businessUnitLabel(context)} not found (404) for ${subject}. Possible causes: ` +
+      'the business unit id is unknown; apiUrl/invitationsApiUrl point at the wrong host or path',
+    hint: HINTS.notFound,
+  };
+}
+
 /**
  * Turns a non-2xx response into a TrustpilotError. Pure apart from the optional clock:
  * it reads only its arguments, so it can be tested exhaustively.
+ *
+ * Every piece of server text (top-level message, each detail, the body) is kept only when it
+ * quotes nothing the call sent (see withhold.ts); the error code and field names must also
+ * look like codes and field names. What the client writes itself names configuration only.
  *
  * A 401 here is final: the client handles the first 401 of a call itself (renew the token
  * and retry once) and only classifies the second one.
  */
 export function classifyResponse(status: number, headers: Headers, bodyText: string, context: ClassifyContext = {}): TrustpilotError {
-  const sensitive = context.sensitiveValues ?? [];
+  const sent = SentValues.of(context.sentValues ?? []);
   const subject = context.subject ?? (context.tokenEndpoint ? 'the access token request' : 'the request');
   const body = tryParseJson(bodyText);
-  const errorCode = parseErrorCode(body);
-  const details = parseDetails(body).map((d) => ({
-    ...(d.field ? { field: clip(redact(d.field, sensitive), MAX_DETAIL_CHARS) } : {}),
-    message: clip(redact(d.message, sensitive), MAX_DETAIL_CHARS),
-  }));
+  const parsedCode = parseErrorCode(body);
+  const errorCode = parsedCode !== undefined && !sent.quotedIn(parsedCode) ? parsedCode : undefined;
+  const details = parseDetails(body).map((d) => screenDetail(d, sent));
   const topMessage = parseTopLevelMessage(body);
-  const summary = clip(details.length > 0 ? describeDetails(details) : redact(topMessage ?? '', sensitive), MAX_SUMMARY_CHARS);
+  const topSummary = topMessage === undefined ? '' : screenServerText(topMessage, sent);
+  const summary = clip(details.length > 0 ? describeDetails(details) : topSummary, MAX_SUMMARY_CHARS);
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'), context.now);
-  const responseText = bodyText === '' ? undefined : redactAndTruncate(bodyText, sensitive);
+  const responseText = bodyText === '' ? undefined : screenResponseText(bodyText, sent);
   const codeSuffix = errorCode ? `, errorCode ${errorCode}` : '';
   const withSummary = (text: string): string => (summary ? `${text}: ${summary}` : text);
 
@@ -261,6 +366,7 @@ export function classifyResponse(status: number, headers: Headers, bodyText: str
       ...(details.length > 0 ? { details } : {}),
       ...(responseText !== undefined ? { responseText } : {}),
     });
+  const explained = (explanation: Explanation): TrustpilotError => make('misconfigured', explanation.message, explanation.hint);
 
   const sideEffectHint = (hint: string): string => (context.mayHaveSideEffects ? `${hint} ${HINTS.mayHaveBeenAccepted}` : hint);
 
@@ -294,13 +400,9 @@ export function classifyResponse(status: number, headers: Headers, bodyText: str
     case 401:
       return make('misconfigured', `Trustpilot credentials rejected (401${codeSuffix}) for ${subject}`, HINTS.credentialsRejected);
     case 403:
-      return make(
-        'misconfigured',
-        `Trustpilot forbade ${subject} (403${codeSuffix})`,
-        errorCode === '1014' ? HINTS.businessUserIdIsUnitId : HINTS.forbidden,
-      );
+      return explained(explainForbidden(subject, errorCode, context));
     case 404:
-      return make('misconfigured', `Trustpilot endpoint or business unit not found (404) for ${subject}`, HINTS.notFound);
+      return explained(explainNotFound(subject, context));
     case 415:
       return make('misconfigured', `Trustpilot refused the content type (415) for ${subject}`, HINTS.unsupportedMediaType);
   }

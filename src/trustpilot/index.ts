@@ -8,13 +8,13 @@ export {
   type TrustpilotErrorDetail,
   type TrustpilotErrorKind,
 } from './errors.ts';
-export { redact, redactAndTruncate } from './redact.ts';
+export { redact } from './redact.ts';
+export { WITHHELD } from './withhold.ts';
 export { classifyTransportFailure } from './transport-errors.ts';
 export { sharedTokenCache, TokenCache, tokenCacheKey, type AccessToken, type TokenCacheOptions, type TokenSource } from './tokens.ts';
 export type {
   CallOptions,
   DeleteInvitationDataRequest,
-  InvitationLinkRequest,
   InvitationTemplate,
   TrustpilotClient,
   TrustpilotClientOptions,

@@ -1,6 +1,5 @@
 import { classifyResponse, TrustpilotError } from './errors.ts';
 import { sendHttp } from './http.ts';
-import { sensitiveValuesOf } from './redact.ts';
 import { tokenCacheKey, type AccessToken, type TokenSource } from './tokens.ts';
 import type { TrustpilotCredentials } from './types.ts';
 
@@ -74,15 +73,15 @@ export function createTokenSource(config: TokenEndpointConfig): TokenSource {
       timeoutMs: config.timeoutMs,
       context: { subject },
     });
-    const sensitiveValues = sensitiveValuesOf({
-      secrets: [
-        credentials.apiSecret,
-        credentials.apiKey,
-        refreshToken,
-        ...(credentials.grant === 'password' ? [credentials.password, credentials.username] : []),
-      ],
-    });
-    if (!response.ok) throw classifyResponse(response.status, response.headers, response.bodyText, { tokenEndpoint: true, subject, sensitiveValues });
+    // grant_type is a protocol word, not data; everything else in the form and the Basic header is secret.
+    const sentValues = [
+      credentials.apiKey,
+      credentials.apiSecret,
+      basic,
+      refreshToken,
+      ...(credentials.grant === 'password' ? [credentials.username, credentials.password] : []),
+    ];
+    if (!response.ok) throw classifyResponse(response.status, response.headers, response.bodyText, { tokenEndpoint: true, subject, sentValues });
 
     let body: unknown;
     try {

@@ -6,7 +6,7 @@ export type TrustpilotCredentials =
   | { grant: 'password'; apiKey: string; apiSecret: string; username: string; password: string; businessUserId?: string };
 
 export interface TrustpilotClientOptions {
-  /** OAuth and public resources host, e.g. https://api.trustpilot.com (a path prefix is allowed). */
+  /** OAuth host, e.g. https://api.trustpilot.com (a path prefix is allowed). */
   apiUrl: string;
   /** Invitations host, e.g. https://invitations-api.trustpilot.com (a path prefix is allowed). */
   invitationsApiUrl: string;
@@ -38,16 +38,6 @@ export interface InvitationTemplate {
 
 export type DeleteInvitationDataRequest = { customerEmails: string[] } | { deleteOlderThan: string };
 
-export interface InvitationLinkRequest {
-  locationId?: string;
-  referenceId: string;
-  email: string;
-  name: string;
-  locale?: string;
-  tags?: string[];
-  redirectUri?: string;
-}
-
 export interface TrustpilotClient {
   /**
    * Obtains (or reuses) the access token. Callers that pace their calls do this first, so that a
@@ -59,6 +49,4 @@ export interface TrustpilotClient {
   listTemplates(businessUnitId: string, options?: CallOptions): Promise<InvitationTemplate[]>;
   /** Irreversible GDPR erasure. Exactly one of the two forms. */
   deleteInvitationData(businessUnitId: string, request: DeleteInvitationDataRequest, options?: CallOptions): Promise<void>;
-  createInvitationLink(businessUnitId: string, body: InvitationLinkRequest, options?: CallOptions): Promise<{ id: string; url: string }>;
-  listLocales(options?: CallOptions): Promise<string[]>;
 }

@@ -1,168 +1,287 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
   condition,
   continueAsNew,
   defineQuery,
+  isCancellation,
   log,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
-  proxyActivities,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { BOOKKEEPING_RETRY, DETECTION_RETRY, HEARTBEAT_TIMEOUT_MS, SEND_RETRY } from './policies.ts';
 import {
   MISCONFIGURED_FAILURE,
-  type ActivationRunInput,
-  type ActivationRunProgress,
   PROGRESS_QUERY,
+  SEARCH_ATTRIBUTES,
+  UNAVAILABLE_FAILURE,
+  type ActivationRunInput,
+  type ClaimResult,
+  type FailureKind,
+  type RunPhase,
   type RunProgress,
+  type RunState,
   type RunSummary,
 } from './types.ts';
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
-// Bookkeeping talks to Postgres only: retry until it comes back (a restart must not fail the run).
-const bookkeeping = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [MISCONFIGURED_FAILURE] },
-});
+interface RetrySpec {
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+  backoffCoefficient: number;
+  maximumAttempts: number;
+}
+
+/** Failures that retrying cannot fix end the activity at once, whatever its policy. */
+function retryPolicy(spec: RetrySpec) {
+  return {
+    initialInterval: spec.initialIntervalMs,
+    maximumInterval: spec.maximumIntervalMs,
+    backoffCoefficient: spec.backoffCoefficient,
+    maximumAttempts: spec.maximumAttempts,
+    nonRetryableErrorTypes: [MISCONFIGURED_FAILURE, UNAVAILABLE_FAILURE],
+  };
+}
+
+// Postgres only: through a restart, within a bound.
+const BOOKKEEPING = { startToCloseTimeout: '2 minutes', retry: retryPolicy(BOOKKEEPING_RETRY) };
+
+// Reads the warehouse: bounded by the activation's statement timeout (at most 6 hours); the
+// heartbeat notices a dead worker long before.
+const READING = { startToCloseTimeout: '7 hours', heartbeatTimeout: '1 minute', retry: retryPolicy(DETECTION_RETRY) };
 
 // One invitation per activity. Retries here cover transient trouble within a run; rows still
-// failing afterwards stay 'failed' in the ledger and are tried again by later runs.
-const sending = proxyActivities<Activities>({
-  // Long enough for a far pacing slot when many activations share one API key; a dead worker is
-  // noticed by the heartbeat timeout, not this one.
-  startToCloseTimeout: '10 minutes',
-  // sendInvitation heartbeats every few seconds, even mid-call: a worker killed mid-send is noticed
-  // (and its rows retried) after this long, not after startToClose.
-  heartbeatTimeout: '20 seconds',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    // About five minutes of backoff: a short outage or 429 storm is ridden out within the run.
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [MISCONFIGURED_FAILURE],
-  },
-});
+// failing afterwards stay 'failed' in the ledger and are tried again by later runs. Long enough
+// for a far pacing slot when many activations share one API key; a dead worker is noticed by the
+// heartbeat timeout, not this one.
+const SENDING = { startToCloseTimeout: '10 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT_MS, retry: retryPolicy(SEND_RETRY) };
 
-function failureType(error: unknown): string | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause.type ?? undefined;
-  return undefined;
+const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
+const reading = proxyActivities<Activities>(READING);
+const sending = proxyActivities<Activities>(SENDING);
+// Alerts and self-protection: a few tries, and never a reason to fail the run.
+const aftermath = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
+
+/** The failure type a run ends with, by the kind of trouble that stopped it. */
+const RUN_FAILURE_TYPES: Record<FailureKind, string> = {
+  misconfigured: MISCONFIGURED_FAILURE,
+  unavailable: UNAVAILABLE_FAILURE,
+  transient: 'RunFailed',
+  stopped: 'RunStopped',
+};
+
+const attributes = {
+  outcome: defineSearchAttributeKey(SEARCH_ATTRIBUTES.outcome, SearchAttributeType.KEYWORD),
+  rejectedRows: defineSearchAttributeKey(SEARCH_ATTRIBUTES.rejectedRows, SearchAttributeType.INT),
+  result: defineSearchAttributeKey(SEARCH_ATTRIBUTES.result, SearchAttributeType.TEXT),
+};
+
+/** Why a run stopped early: the reason is already public (activities build failures from ids and configuration). */
+interface Stop {
+  kind: FailureKind;
+  reason: string;
 }
 
-function failureMessage(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
-  return error instanceof Error ? error.message : String(error);
+function stopOf(error: unknown): Stop {
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
+    const kind: FailureKind =
+      error.cause.type === MISCONFIGURED_FAILURE ? 'misconfigured' : error.cause.type === UNAVAILABLE_FAILURE ? 'unavailable' : 'transient';
+    return { kind, reason: error.cause.message };
+  }
+  if (error instanceof ActivityFailure) return { kind: 'transient', reason: `${error.activityType} did not complete: ${error.cause?.message ?? error.message}` };
+  return { kind: 'transient', reason: error instanceof Error ? error.message : String(error) };
 }
+
+/** Sends ledger entries with bounded concurrency; stops dispatching once a send says the run cannot go on. */
+class Dispatcher {
+  inFlight = 0;
+  stop: Stop | undefined;
+
+  constructor(
+    private readonly run: RunState,
+    private readonly onChange: () => void,
+  ) {}
+
+  async slot(): Promise<void> {
+    await condition(() => this.inFlight < this.run.concurrency || this.stop !== undefined);
+  }
+
+  drained(): Promise<void> {
+    return condition(() => this.inFlight === 0);
+  }
+
+  dispatch(entryId: number): void {
+    this.inFlight++;
+    void this.send(entryId);
+  }
+
+  private async send(entryId: number): Promise<void> {
+    const { counts } = this.run;
+    try {
+      const outcome = await sending.sendInvitation.executeWithOptions({ ...SENDING, summary: `ledger entry ${entryId}` }, [
+        { runId: this.run.runId, entryId },
+      ]);
+      if (outcome === 'sent') counts.sent++;
+      else if (outcome === 'rejected') counts.rejected++;
+    } catch (error) {
+      // Recorded on the ledger row as 'failed'; only a run-wide reason stops the others.
+      counts.failed++;
+      const stop = stopOf(error);
+      if (stop.kind === 'misconfigured' || stop.kind === 'unavailable') this.stop ??= stop;
+    } finally {
+      this.inFlight--;
+      this.onChange();
+    }
+  }
+}
+
+const NOTHING_LEFT: ClaimResult = { entryIds: [], lastId: 0, rejected: 0, done: true };
 
 export async function activationRun(input: ActivationRunInput): Promise<RunSummary> {
-  let progress: ActivationRunProgress;
-  let concurrency: number;
+  let run: RunState;
   if (input.resume) {
-    progress = { ...input.resume, executions: input.resume.executions + 1 };
-    concurrency = (await bookkeeping.runConcurrency(progress.runId)).concurrency;
+    run = { ...input.resume, executions: input.resume.executions + 1 };
   } else {
     const started = await bookkeeping.startRun({ activationId: input.activationId, workflowId: workflowInfo().workflowId });
     if (started.skipped) {
       log.info('Run skipped', { activationId: input.activationId, reason: started.skipped.reason });
-      return await bookkeeping.runSummary(started.runId);
+      const summary = await bookkeeping.runSummary(started.runId);
+      upsertSearchAttributes([
+        { key: attributes.outcome, value: 'skipped' },
+        { key: attributes.result, value: `skipped: ${started.skipped.reason}` },
+      ]);
+      setCurrentDetails(`Skipped: ${started.skipped.reason}`);
+      return summary;
     }
-    progress = { runId: started.runId, phase: 'retry', retryAfterId: 0, page: 0, executions: 1 };
-    concurrency = started.concurrency;
+    run = {
+      runId: started.runId,
+      concurrency: started.concurrency,
+      detected: false,
+      afterId: 0,
+      executions: 1,
+      startedAtMs: workflowInfo().runStartTime.getTime(),
+      toHandle: started.retriedRows,
+      counts: { sent: 0, rejected: 0, failed: 0 },
+    };
   }
-  const { runId } = progress;
 
-  let inFlight = 0;
-  let dispatched = 0;
-  let finishing = false;
-  let misconfigured: string | undefined;
-  const currentProgress = (): RunProgress => ({
-    runId,
-    phase: finishing ? 'finishing' : progress.phase,
-    page: progress.page,
-    execution: progress.executions,
-    dispatched,
-    inFlight,
-    misconfigured: misconfigured ?? null,
+  let phase: RunPhase = run.detected ? 'sending' : 'detecting';
+  const dispatcher = new Dispatcher(run, () => showProgress());
+  const progress = (): RunProgress => ({
+    runId: run.runId,
+    activationId: input.activationId,
+    phase,
+    execution: run.executions,
+    startedAt: new Date(run.startedAtMs).toISOString(),
+    toHandle: run.toHandle,
+    ...run.counts,
+    inFlight: dispatcher.inFlight,
+    stopped: dispatcher.stop?.reason ?? null,
   });
-  setHandler(progressQuery, currentProgress);
-  // Shown on the run's page in the Temporal UI.
-  const showProgress = () =>
+  setHandler(progressQuery, progress);
+  let lastShown = 0;
+  // Shown on the run's page in the Temporal UI; refreshed every few rows, not on every one.
+  function showProgress(force = false): void {
+    const { sent, rejected, failed } = run.counts;
+    const handled = sent + rejected + failed;
+    if (!force && handled - lastShown < 25) return;
+    lastShown = handled;
     setCurrentDetails(
-      `Run ${runId}: ${finishing ? 'finishing' : progress.phase === 'retry' ? 'retrying earlier failures' : `source page ${progress.page}`}, ` +
-        `${dispatched} invitation(s) dispatched in this execution (#${progress.executions}), ${inFlight} in flight`,
+      `**${input.activationId}**, run ${run.runId}: ${phase}` +
+        (run.detected ? ` — ${handled} of ${run.toHandle} handled: ${sent} sent, ${rejected} rejected, ${failed} failed, ${dispatcher.inFlight} in flight` : ''),
     );
-  const dispatch = async (entryId: number): Promise<void> => {
-    inFlight++;
-    dispatched++;
-    if (dispatched % 50 === 1) showProgress();
-    try {
-      await sending.sendInvitation({ runId, entryId });
-    } catch (error) {
-      if (failureType(error) === MISCONFIGURED_FAILURE) {
-        misconfigured ??= failureMessage(error);
-      }
-      // Any other failure is already recorded on the ledger row as 'failed'; the run goes on.
-    } finally {
-      inFlight--;
-    }
-  };
-  /** Dispatches ids with bounded concurrency; returns those left when history asks to continue as new. */
-  const sendAll = async (entryIds: readonly number[]): Promise<number[]> => {
-    for (let index = 0; index < entryIds.length; index++) {
-      await condition(() => inFlight < concurrency || misconfigured !== undefined);
-      if (misconfigured !== undefined) return [];
-      if (workflowInfo().continueAsNewSuggested) return entryIds.slice(index);
-      void dispatch(entryIds[index] as number);
-    }
-    return [];
-  };
-  /** Drains what is in flight, then continues as new carrying the progress (ids and counters only). */
-  const continueWith = async (pendingEntryIds: number[]): Promise<void> => {
-    await condition(() => inFlight === 0);
-    if (misconfigured === undefined) {
-      await continueAsNew<typeof activationRun>({
-        activationId: input.activationId,
-        resume: { ...progress, pendingEntryIds },
-      });
-    }
-  };
+  }
+  showProgress(true);
 
+  let stop: Stop | undefined;
   try {
-    const carried = progress.pendingEntryIds ?? [];
-    progress.pendingEntryIds = undefined;
-    const left = await sendAll(carried);
-    if (left.length > 0) await continueWith(left);
-    for (;;) {
-      if (misconfigured !== undefined) break;
-      let claim;
-      if (progress.phase === 'retry') {
-        claim = await bookkeeping.claimRetries({ runId, afterId: progress.retryAfterId });
-        if (claim.entryIds.length > 0) progress.retryAfterId = claim.entryIds.at(-1) ?? progress.retryAfterId;
-        if (claim.done) progress.phase = 'scan';
-      } else {
-        claim = await bookkeeping.claimNewRows({ runId, page: progress.page + 1 });
-        progress.page++;
-      }
-      const remaining = await sendAll(claim.entryIds);
-      if (remaining.length > 0) await continueWith(remaining);
-      if (progress.phase === 'scan' && claim.done && progress.page > 0) break;
-      if (workflowInfo().continueAsNewSuggested) await continueWith([]);
+    if (!run.detected) {
+      const found = await reading.detectNewRows.executeWithOptions({ ...READING, summary: `scan the segment of ${input.activationId}` }, [
+        { runId: run.runId },
+      ]);
+      run.detected = true;
+      run.toHandle += found.newRows;
+      phase = 'sending';
+      showProgress(true);
     }
+    await sendBatches(run, dispatcher, input);
   } catch (error) {
-    // A source that cannot be read as configured (missing table, bad SQL) ends the run, not retries it.
-    if (failureType(error) !== MISCONFIGURED_FAILURE) throw error;
-    misconfigured ??= failureMessage(error);
+    if (error instanceof ContinueAsNew) throw error;
+    if (isCancellation(error)) {
+      await CancellationScope.nonCancellable(async () => {
+        await dispatcher.drained();
+        await finish(run, { kind: 'stopped', reason: 'the run was cancelled' });
+      });
+      throw error;
+    }
+    stop = stopOf(error);
   }
-  await condition(() => inFlight === 0);
-  finishing = true;
-  showProgress();
+  await dispatcher.drained();
+  stop ??= dispatcher.stop;
+  phase = 'finishing';
+  showProgress(true);
+  const summary = await finish(run, stop);
+  phase = 'done';
+  if (stop) throw ApplicationFailure.create({ message: stop.reason, type: RUN_FAILURE_TYPES[stop.kind], nonRetryable: true });
+  return summary;
 
-  if (misconfigured !== undefined) {
-    await bookkeeping.finishRun({ runId, outcome: 'failed', error: misconfigured });
-    throw ApplicationFailure.nonRetryable(misconfigured, MISCONFIGURED_FAILURE);
+  async function finish(state: RunState, reason: Stop | undefined): Promise<RunSummary> {
+    const summary = await bookkeeping.finishRun({
+      runId: state.runId,
+      outcome: reason ? 'failed' : 'succeeded',
+      ...(reason ? { error: reason.reason, failureKind: reason.kind } : {}),
+    });
+    const result = `${summary.newRows} new → ${summary.sent} sent, ${summary.rejected} rejected, ${summary.failed} failed`;
+    upsertSearchAttributes([
+      { key: attributes.outcome, value: summary.status },
+      { key: attributes.rejectedRows, value: summary.rejected },
+      { key: attributes.result, value: reason ? `${result} — ${reason.reason}` : result },
+    ]);
+    setCurrentDetails(`**${input.activationId}**, run ${state.runId}: ${summary.status} — ${result}${reason ? `\n\n${reason.reason}` : ''}`);
+    try {
+      await aftermath.afterRun({ runId: state.runId });
+    } catch (error) {
+      log.warn('Alerts or auto-pause failed', { runId: state.runId, reason: stopOf(error).reason });
+    }
+    return summary;
   }
-  return await bookkeeping.finishRun({ runId, outcome: 'succeeded' });
+}
+
+/**
+ * Claims the run's rows batch by batch and sends them; the next batch is claimed (its invitations
+ * built) while the current one sends, so claims never wait behind sends. Continues as new when
+ * history grows, carrying only the last dispatched ledger id.
+ */
+async function sendBatches(run: RunState, dispatcher: Dispatcher, input: ActivationRunInput): Promise<void> {
+  const claim = (afterId: number) =>
+    reading.claimBatch.executeWithOptions({ ...READING, summary: `claim the rows after ledger id ${afterId}` }, [{ runId: run.runId, afterId }]);
+  let next: Promise<ClaimResult> = claim(run.afterId);
+  for (;;) {
+    const batch = await next;
+    run.counts.rejected += batch.rejected;
+    next = batch.done ? Promise.resolve(NOTHING_LEFT) : claim(batch.lastId);
+    // A prefetched claim left behind when the run stops or continues as new must not fail the workflow.
+    next.catch(() => undefined);
+    for (const entryId of batch.entryIds) {
+      await dispatcher.slot();
+      if (dispatcher.stop) return;
+      if (workflowInfo().continueAsNewSuggested) {
+        await dispatcher.drained();
+        if (dispatcher.stop) return;
+        await continueAsNew<(input: ActivationRunInput) => Promise<RunSummary>>({ activationId: input.activationId, resume: run });
+      }
+      dispatcher.dispatch(entryId);
+      run.afterId = entryId;
+    }
+    run.afterId = Math.max(run.afterId, batch.lastId);
+    if (batch.done) return;
+  }
 }

@@ -3,22 +3,36 @@
  * never an email, a name or any other value read from the segment.
  */
 
+import type { FailureKind } from '../domain/run-summary.ts';
+
+export type { FailureKind, RunStatus, RunSummary } from '../domain/run-summary.ts';
+
 export interface ActivationRunInput {
   activationId: string;
   /** carried across continue-as-new; absent on a fresh start */
-  resume?: ActivationRunProgress;
+  resume?: RunState;
 }
 
-export interface ActivationRunProgress {
+/** Where a run stands; small and fixed in size, whatever the segment's size. */
+export interface RunState {
   runId: number;
-  phase: 'retry' | 'scan';
-  /** last ledger id handed out in the retry phase */
-  retryAfterId: number;
-  /** last source page claimed */
-  page: number;
+  concurrency: number;
+  /** the scan has recorded its findings in the ledger */
+  detected: boolean;
+  /** the last ledger id handed to a send; claims continue after it */
+  afterId: number;
   executions: number;
-  /** ledger ids claimed but not yet dispatched when the previous execution continued as new */
-  pendingEntryIds?: number[];
+  /** epoch ms when the first execution started */
+  startedAtMs: number;
+  /** rows the run has to handle: new (and reconsidered) rows plus rows retried from earlier runs */
+  toHandle: number;
+  counts: OutcomeCounts;
+}
+
+export interface OutcomeCounts {
+  sent: number;
+  rejected: number;
+  failed: number;
 }
 
 export interface StartRunResult {
@@ -26,10 +40,28 @@ export interface StartRunResult {
   /** another run of this activation is in progress; this start does nothing */
   skipped?: { reason: string };
   concurrency: number;
+  /** rows of earlier runs this run retries */
+  retriedRows: number;
+}
+
+export interface DetectResult {
+  sourceRows: number;
+  newRows: number;
+  reconsidered: number;
+  duplicateKeys: number;
+  nullKeys: number;
+  baselineRows: number;
+  skippedAlreadySent: number;
+  fullScan: boolean;
 }
 
 export interface ClaimResult {
+  /** ledger ids to send, in id order */
   entryIds: number[];
+  /** the highest ledger id this claim looked at; the next claim continues after it */
+  lastId: number;
+  /** rows of this batch rejected while their invitations were built */
+  rejected: number;
   done: boolean;
 }
 
@@ -44,45 +76,40 @@ export interface FinishRunInput {
   runId: number;
   outcome: 'succeeded' | 'failed';
   error?: string;
-}
-
-export interface RunSummary {
-  runId: number;
-  activationId: string;
-  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
-  startedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  sourceRows: number;
-  newRows: number;
-  duplicateKeys: number;
-  baselineRows: number;
-  retriedRows: number;
-  sent: number;
-  rejected: number;
-  failed: number;
-  abandoned: number;
-  skippedAlreadySent: number;
-  inDoubt: number;
-  watermarkBefore: string | null;
-  watermarkAfter: string | null;
+  failureKind?: FailureKind;
 }
 
 /** Failure type names shared by activities (which throw them) and the workflow (which reacts). */
 export const MISCONFIGURED_FAILURE = 'ActivationMisconfigured';
+export const UNAVAILABLE_FAILURE = 'TrustpilotUnavailable';
 export const SEND_FAILED_FAILURE = 'InvitationSendFailed';
 
-export const ACTIVATION_SEARCH_ATTRIBUTE = 'TrustpilotActivationId';
+/** Search attributes every run carries, so the Temporal UI can filter and list runs. */
+export const SEARCH_ATTRIBUTES = {
+  activationId: 'TrustpilotActivationId',
+  destinationId: 'TrustpilotDestinationId',
+  outcome: 'TrustpilotRunOutcome',
+  rejectedRows: 'TrustpilotRejectedRows',
+  result: 'TrustpilotRunResult',
+} as const;
+
+export type RunPhase = 'starting' | 'detecting' | 'sending' | 'finishing' | 'done';
 
 /** What the `progress` query answers: where the run is, in ids and counts only. */
 export interface RunProgress {
   runId: number;
-  phase: 'retry' | 'scan' | 'finishing';
-  page: number;
+  activationId: string;
+  phase: RunPhase;
   execution: number;
-  dispatched: number;
+  startedAt: string;
+  /** rows the run has to handle (known once detection is done) */
+  toHandle: number;
+  sent: number;
+  rejected: number;
+  failed: number;
   inFlight: number;
-  misconfigured: string | null;
+  /** why sending stopped early, if it did */
+  stopped: string | null;
 }
 
 export const PROGRESS_QUERY = 'progress';

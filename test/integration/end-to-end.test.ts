@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { deleteSchedule, scheduleIdFor } from '../../src/schedules/index.ts';
+import { deleteSchedule, scheduleIdFor } from '../../src/temporal/schedules.ts';
+import { searchAttributes } from '../../src/temporal/search-attributes.ts';
 import { progressQuery } from '../../src/workflows/activation-run.ts';
 import { createOrdersTable, createTestContext, historyText, order, waitForFinishedRuns, type TestContext } from './harness.ts';
 
@@ -41,12 +42,19 @@ describe('a scheduled activation, end to end', () => {
     const schedule = await ctx.temporal.schedule.getHandle(scheduleIdFor(activationId)).describe();
     expect(schedule.policies.overlap).toBe('SKIP');
 
-    await ctx.client.triggerSchedule(activationId);
+    await ctx.client.trigger(activationId);
     const [first] = await waitForFinishedRuns(ctx, activationId, 1);
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 25, newRows: 25, sent: 25, rejected: 0, failed: 0 });
     const { workflow_id } = await ctx.db.selectFrom('app.runs').select('workflow_id').where('id', '=', first?.runId ?? 0).executeTakeFirstOrThrow();
     const progress = await ctx.temporal.workflow.getHandle(workflow_id).query(progressQuery);
-    expect(progress).toMatchObject({ runId: first?.runId, phase: 'finishing', dispatched: 25, inFlight: 0, misconfigured: null });
+    expect(progress).toMatchObject({ runId: first?.runId, activationId, phase: 'done', toHandle: 25, sent: 25, rejected: 0, failed: 0, inFlight: 0, stopped: null });
+    // The run's search attributes say how it went, for the UI's list and filters.
+    const description = await ctx.temporal.workflow.getHandle(workflow_id).describe();
+    expect(description.typedSearchAttributes.get(searchAttributes.outcome)).toBe('succeeded');
+    expect(description.typedSearchAttributes.get(searchAttributes.destinationId)).toBe('e2e-destination');
+    expect(description.typedSearchAttributes.get(searchAttributes.rejectedRows)).toBe(0);
+    expect(description.typedSearchAttributes.get(searchAttributes.result)).toBe('25 new → 25 sent, 0 rejected, 0 failed');
+    expect(await description.staticSummary()).toMatch(/e2e-orders: scheduled run \(every 1d\)/);
 
     const accepted = ctx.fake.accepted();
     expect(accepted).toHaveLength(25);
@@ -66,8 +74,8 @@ describe('a scheduled activation, end to end', () => {
     expect(activation.watermark).toBe((firstBatch.at(-1)?.created_at as Date).toISOString());
     expect(first?.watermarkAfter).toBe(activation.watermark);
 
-    await ctx.warehouse.insertInto('shop.orders').values([order(101), order(102), order(103)]).execute();
-    await ctx.client.triggerSchedule(activationId);
+    await ctx.warehouseAdmin.insertInto('shop.orders').values([order(101), order(102), order(103)]).execute();
+    await ctx.client.trigger(activationId);
     const runs = await waitForFinishedRuns(ctx, activationId, 2);
     expect(runs[1]).toMatchObject({ status: 'succeeded', newRows: 3, sent: 3, watermarkBefore: activation.watermark });
     expect(ctx.fake.accepted()).toHaveLength(28);
@@ -76,7 +84,7 @@ describe('a scheduled activation, end to end', () => {
   });
 
   it('keeps emails and names out of workflow history', async () => {
-    const runs = await ctx.client.recentRuns(activationId, 10);
+    const runs = await ctx.client.runs({ activationId: activationId, limit: 10 });
     expect(runs.length).toBeGreaterThan(0);
     const workflowIds = await ctx.db.selectFrom('app.runs').select('workflow_id').where('activation_id', '=', activationId).execute();
     for (const { workflow_id } of workflowIds) {

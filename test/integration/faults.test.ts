@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrdersTable, createTestContext, order, saveServiceActivation, type TestContext } from './harness.ts';
+import { createOrdersTable, createTestContext, order, saveServiceActivation, type TestContext, runToEnd } from './harness.ts';
 
 const ROWS = 80;
 
@@ -29,7 +29,7 @@ describe('Trustpilot misbehaving during a run', () => {
     const started = Date.now();
     let summary;
     try {
-      summary = await ctx.client.runNow('faults');
+      summary = await runToEnd(ctx, 'faults');
     } finally {
       phases.forEach(clearTimeout);
       ctx.fake.setFaults({});

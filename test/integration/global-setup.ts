@@ -1,13 +1,15 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { startScratchPostgres } from '../../src/dev/embedded-postgres.ts';
+import { ensureReaderRole, startScratchPostgres } from '../../src/dev/embedded-postgres.ts';
 import { startDevTemporalServer } from '../../src/dev/temporal-server.ts';
 import { workflowsPath } from '../../src/runtime/worker.ts';
-import { installTemporalLogging } from '../../src/runtime/temporal-logging.ts';
+import { installTelemetry } from '../../src/runtime/telemetry.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresAdminUrl: string;
+    /** the least-privilege role segments are read as, on the same server */
+    reader: { user: string; password: string };
     temporalAddress: string;
     workflowCode: string;
     continueAsNewThreshold: number;
@@ -20,7 +22,7 @@ export const CONTINUE_AS_NEW_THRESHOLD = 400;
 
 /** ONE real Postgres and ONE real Temporal dev server for the whole test run. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  installTemporalLogging();
+  installTelemetry({ logLevel: 'WARN' });
   const stops: (() => Promise<void>)[] = [];
   let postgresAdminUrl = process.env.DATABASE_URL;
   if (!postgresAdminUrl) {
@@ -36,7 +38,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   ]);
   stops.push(() => temporal.stop());
 
+  // Segments are read as a reader role in tests too: the boundary under test is the real one.
+  const reader = { user: 'tpi_test_reader', password: 'tpi-test-reader' };
+  await ensureReaderRole(postgresAdminUrl, reader.user, reader.password);
   project.provide('postgresAdminUrl', postgresAdminUrl);
+  project.provide('reader', reader);
   project.provide('temporalAddress', temporal.address);
   project.provide('workflowCode', bundle.code);
   project.provide('continueAsNewThreshold', CONTINUE_AS_NEW_THRESHOLD);

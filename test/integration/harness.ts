@@ -3,25 +3,35 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { inject } from 'vitest';
+import type pg from 'pg';
 import type { ActivityDeps } from '../../src/activities/index.ts';
-import { InvitationsClient, isWorkflowOpen } from '../../src/client.ts';
-import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { createAppDb, createWarehouseDb, type AppDb } from '../../src/db/database.ts';
+import { InvitationsClient, RunFailedError, RunOverlapError, isWorkflowOpen } from '../../src/client.ts';
+import { saveActivation, saveDestination, setPausedNote } from '../../src/db/config-store.ts';
+import { createAppDatabase, createUntypedDb, type AppDb, type UntypedDb } from '../../src/db/database.ts';
+import { claimDeployment } from '../../src/db/deployment.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { createDatabaseIfMissing } from '../../src/dev/embedded-postgres.ts';
+import { createDatabaseIfMissing, databaseUrl, ensureReaderRole, grantSchemaToReader } from '../../src/dev/embedded-postgres.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
 import { createAppWorker } from '../../src/runtime/worker.ts';
-import type { WarehouseDb } from '../../src/source/reader.ts';
+import { Warehouse } from '../../src/source/warehouse.ts';
+import { setSchedulePaused } from '../../src/temporal/schedules.ts';
 import type { RunSummary } from '../../src/workflows/types.ts';
-import { installTemporalLogging } from '../../src/runtime/temporal-logging.ts';
+import { installTelemetry } from '../../src/runtime/telemetry.ts';
 
 // Runs fail on purpose here; the SDK's warnings about it would bury the results.
-installTemporalLogging(process.env.TEMPORAL_LOG_LEVEL ? undefined : 'ERROR');
+installTelemetry({ logLevel: process.env.TEMPORAL_LOG_LEVEL === undefined ? 'ERROR' : (process.env.TEMPORAL_LOG_LEVEL as 'ERROR') });
 
 export interface TestContext {
   databaseUrl: string;
+  /** the same database as the least-privilege reader role: what the worker reads segments with */
+  readerUrl: string;
   db: AppDb;
-  warehouse: WarehouseDb;
+  appPool: pg.Pool;
+  /** the test database as its administrator: creates and fills the segments' tables */
+  warehouseAdmin: UntypedDb;
+  /** segments as the worker reads them: the reader role */
+  warehouse: Warehouse;
+  deploymentId: string;
   temporal: Client;
   taskQueue: string;
   namespace: string;
@@ -45,12 +55,16 @@ export async function createTestContext(
   const database = `t_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
   const adminUrl = options.postgresAdminUrl ?? inject('postgresAdminUrl');
   await createDatabaseIfMissing(adminUrl, database);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const databaseUrl = url.toString();
-  const db = createAppDb(databaseUrl);
+  if (options.postgresAdminUrl) await ensureReaderRole(adminUrl, inject('reader').user, inject('reader').password);
+  const url = databaseUrl(adminUrl, database);
+  const readerUrl = databaseUrl(adminUrl, database, inject('reader'));
+  const { db, pool: appPool } = createAppDatabase(url);
   await migrateToLatest(db);
-  const warehouse = createWarehouseDb(databaseUrl);
+  const { deploymentId } = await claimDeployment(db, 'production');
+  // Test segments live in schema `shop`, readable by the reader role (the app schema is not).
+  await grantSchemaToReader(url, 'shop', inject('reader').user);
+  const warehouseAdmin = createUntypedDb(url);
+  const warehouse = new Warehouse(readerUrl);
 
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const namespace = 'default';
@@ -70,17 +84,28 @@ export async function createTestContext(
 
   const activityDeps = (overrides: Partial<ActivityDeps> = {}): ActivityDeps => ({
     db,
+    appPool,
     warehouse,
     trustpilot: { apiUrl: fake.apiUrl, invitationsApiUrl: fake.invitationsApiUrl, timeoutMs: 5_000 },
     env: workerEnv,
     isWorkflowOpen: (workflowId) => isWorkflowOpen(temporal, workflowId),
+    schedules: {
+      async pause(activationId, note) {
+        await setPausedNote(db, activationId, note);
+        await setSchedulePaused(temporal, activationId, true, note);
+      },
+    },
     ...overrides,
   });
 
   return {
-    databaseUrl,
+    databaseUrl: url,
+    readerUrl,
     db,
+    appPool,
+    warehouseAdmin,
     warehouse,
+    deploymentId,
     temporal,
     taskQueue,
     namespace,
@@ -109,7 +134,7 @@ export async function createTestContext(
       for (const nativeConnection of nativeConnections) await nativeConnection.close();
       await fake.close();
       await connection.close();
-      await warehouse.destroy();
+      await warehouseAdmin.destroy();
       await db.destroy();
     },
   };
@@ -130,7 +155,7 @@ export async function waitForFinishedRuns(ctx: TestContext, activationId: string
   return await waitFor(
     `${count} finished run(s) of ${activationId}`,
     async () => {
-      const runs = (await ctx.client.recentRuns(activationId, 100)).filter((run) => run.finishedAt !== null).reverse();
+      const runs = (await ctx.client.runs({ activationId, limit: 100 })).filter((run) => run.finishedAt !== null).reverse();
       return runs.length >= count ? runs : undefined;
     },
     timeoutMs,
@@ -138,8 +163,7 @@ export async function waitForFinishedRuns(ctx: TestContext, activationId: string
 }
 
 export async function createOrdersTable(ctx: TestContext, table: string, rows: Record<string, unknown>[]): Promise<void> {
-  await sql`create schema if not exists shop`.execute(ctx.db);
-  await ctx.warehouse.schema
+  await ctx.warehouseAdmin.schema
     .withSchema('shop')
     .createTable(table)
     .addColumn('order_id', 'text', (col) => col.primaryKey())
@@ -149,7 +173,26 @@ export async function createOrdersTable(ctx: TestContext, table: string, rows: R
     .addColumn('sku', 'text')
     .addColumn('created_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`now()`))
     .execute();
-  if (rows.length > 0) await ctx.warehouse.insertInto(`shop.${table}`).values(rows).execute();
+  if (rows.length > 0) await ctx.warehouseAdmin.insertInto(`shop.${table}`).values(rows).execute();
+}
+
+/** Runs an activation now and returns its summary, whether it succeeded, failed or was skipped. */
+export async function runToEnd(ctx: TestContext, activationId: string): Promise<RunSummary> {
+  return await summaryOf(ctx.client.run(activationId));
+}
+
+/** Waits for a started run and returns its summary, whatever its outcome. */
+export async function waitToEnd(ctx: TestContext, workflowId: string): Promise<RunSummary> {
+  return await summaryOf(ctx.client.waitForRun(workflowId));
+}
+
+async function summaryOf(outcome: Promise<RunSummary>): Promise<RunSummary> {
+  try {
+    return await outcome;
+  } catch (error) {
+    if (error instanceof RunFailedError || error instanceof RunOverlapError) return error.summary;
+    throw error;
+  }
 }
 
 export function order(index: number, createdAt = new Date()): Record<string, unknown> {

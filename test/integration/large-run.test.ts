@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestContext, saveServiceActivation, type TestContext } from './harness.ts';
+import { createTestContext, saveServiceActivation, type TestContext, waitToEnd } from './harness.ts';
 
 // CI runs a scaled-down segment; LARGE_RUN_ROWS=20000 runs the full-size one.
 const ROWS = Number(process.env.LARGE_RUN_ROWS ?? 3000);
@@ -11,7 +11,7 @@ describe(`a run over ${ROWS} rows`, () => {
   beforeAll(async () => {
     ctx = await createTestContext('large', { rateLimit: null });
     await ctx.startWorker();
-    await sql`create schema shop`.execute(ctx.db);
+    await sql`create schema if not exists shop`.execute(ctx.db);
     await sql`
       create table shop.big_segment as
       select 'B-' || lpad(n::text, 6, '0') as order_id, 'Customer ' || n as customer_name,
@@ -31,8 +31,8 @@ describe(`a run over ${ROWS} rows`, () => {
   // About 100 rows/s on a small machine; the full-size run takes minutes.
   it('sends every row once, continuing as new so that no execution outgrows its history limit', { timeout: 120_000 + ROWS * 40 }, async () => {
     const started = Date.now();
-    const handle = await ctx.client.startRun('large');
-    const summary = await ctx.client.waitForRun(handle.workflowId);
+    const handle = await ctx.client.start('large');
+    const summary = await waitToEnd(ctx, handle.workflowId);
     const seconds = (Date.now() - started) / 1000;
 
     expect(summary).toMatchObject({ status: 'succeeded', sourceRows: ROWS, newRows: ROWS, sent: ROWS, failed: 0 });

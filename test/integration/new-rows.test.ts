@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import type { ActivationConfigInput } from '../../src/domain/index.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, segmentRow, type TestContext } from './harness.ts';
+import { acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, segmentRow, type TestContext, runToEnd } from './harness.ts';
 
 /** Small pages, so that every scan below crosses several page boundaries. */
 const PAGE_SIZE = 5;
@@ -18,7 +18,7 @@ describe('what a run considers new', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext('new-rows', { rateLimit: null });
-    await ctx.startWorker({ pageSize: PAGE_SIZE });
+    await ctx.startWorker({ claimBatchSize: PAGE_SIZE });
     await saveDestination(ctx.db, {
       id: DESTINATION,
       businessUnitId: FAKE_DEFAULTS.businessUnitId,
@@ -54,19 +54,19 @@ describe('what a run considers new', () => {
     await activate('late-cursor', table('late_cursor'), { cursor: { column: 'created_at', lookback: '1h' } });
     await activate('late-full', table('late_full'));
 
-    const first = await ctx.client.runNow('late-cursor');
+    const first = await runToEnd(ctx, 'late-cursor');
     const watermark = new Date(base + 5 * MINUTE);
     expect(first).toMatchObject({ status: 'succeeded', newRows: 5, sent: 5, watermarkBefore: null, watermarkAfter: watermark.toISOString() });
-    expect(await ctx.client.runNow('late-full')).toMatchObject({ status: 'succeeded', newRows: 5, sent: 5, watermarkAfter: null });
+    expect(await runToEnd(ctx, 'late-full')).toMatchObject({ status: 'succeeded', newRows: 5, sent: 5, watermarkAfter: null });
 
     // Rows committed late, with timestamps older than the watermark: one inside the 1 h look-back, one 3 h back.
     const withinLookback = new Date(watermark.getTime() - 30 * MINUTE);
     const beyondLookback = new Date(watermark.getTime() - 3 * HOUR);
-    await ctx.warehouse.insertInto('shop.late_cursor').values([segmentRow('LC', 6, withinLookback), segmentRow('LC', 7, beyondLookback)]).execute();
-    await ctx.warehouse.insertInto('shop.late_full').values([segmentRow('LF', 6, withinLookback), segmentRow('LF', 7, beyondLookback)]).execute();
+    await ctx.warehouseAdmin.insertInto('shop.late_cursor').values([segmentRow('LC', 6, withinLookback), segmentRow('LC', 7, beyondLookback)]).execute();
+    await ctx.warehouseAdmin.insertInto('shop.late_full').values([segmentRow('LF', 6, withinLookback), segmentRow('LF', 7, beyondLookback)]).execute();
 
     // With the cursor: the scan starts at watermark − 1 h, so it reads the five old rows and LC-006 only.
-    const second = await ctx.client.runNow('late-cursor');
+    const second = await runToEnd(ctx, 'late-cursor');
     expect(second).toMatchObject({
       status: 'succeeded',
       watermarkBefore: watermark.toISOString(),
@@ -78,7 +78,7 @@ describe('what a run considers new', () => {
       skippedAlreadySent: 5,
     });
     // By design, a row older than watermark − look-back is not scanned at all: not in the ledger, never sent.
-    const third = await ctx.client.runNow('late-cursor');
+    const third = await runToEnd(ctx, 'late-cursor');
     expect(third).toMatchObject({ status: 'succeeded', sourceRows: 6, newRows: 0, sent: 0 });
     const cursorLedger = await ledgerByKey(ctx, 'late-cursor');
     expect(cursorLedger.get('LC-006')?.status).toBe('sent');
@@ -86,7 +86,7 @@ describe('what a run considers new', () => {
     expect(sorted(acceptedReferences(ctx, 'LC'))).toEqual(['LC-001', 'LC-002', 'LC-003', 'LC-004', 'LC-005', 'LC-006']);
 
     // Without a cursor every run diffs the whole segment against the ledger: both late rows are found.
-    const full = await ctx.client.runNow('late-full');
+    const full = await runToEnd(ctx, 'late-full');
     expect(full).toMatchObject({ status: 'succeeded', sourceRows: 7, newRows: 2, sent: 2, skippedAlreadySent: 5 });
     expect(sorted(acceptedReferences(ctx, 'LF'))).toEqual(['LF-001', 'LF-002', 'LF-003', 'LF-004', 'LF-005', 'LF-006', 'LF-007']);
   });
@@ -100,7 +100,7 @@ describe('what a run considers new', () => {
       )`.execute(ctx.db);
     // Lines of one order share its customer; CP-3's three lines straddle the first page boundary.
     const lines: [string, number][] = [['CP-1', 1], ['CP-1', 2], ['CP-2', 1], ['CP-3', 1], ['CP-3', 2], ['CP-3', 3], ['CP-4', 1], ['CP-4', 2]];
-    await ctx.warehouse
+    await ctx.warehouseAdmin
       .insertInto('shop.order_lines')
       .values(
         lines.map(([orderId, lineNo]) => ({
@@ -118,14 +118,14 @@ describe('what a run considers new', () => {
       mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'line_ref', locale: 'locale' },
     });
 
-    const first = await ctx.client.runNow('order-lines');
+    const first = await runToEnd(ctx, 'order-lines');
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 8, newRows: 8, duplicateKeys: 0, sent: 8 });
     const ledger = await ledgerByKey(ctx, 'order-lines');
     expect(sorted(ledger.keys())).toEqual(sorted(lines.map(([orderId, lineNo]) => JSON.stringify([orderId, String(lineNo)]))));
     expect([...ledger.values()].every((entry) => entry.status === 'sent')).toBe(true);
     expect(sorted(acceptedReferences(ctx, 'CP'))).toEqual(sorted(lines.map(([orderId, lineNo]) => `${orderId}/${lineNo}`)));
 
-    const second = await ctx.client.runNow('order-lines');
+    const second = await runToEnd(ctx, 'order-lines');
     expect(second).toMatchObject({ status: 'succeeded', sourceRows: 8, newRows: 0, sent: 0, skippedAlreadySent: 8 });
     expect(acceptedReferences(ctx, 'CP')).toHaveLength(8);
   });
@@ -147,10 +147,10 @@ describe('what a run considers new', () => {
     });
     expect(rows).toHaveLength(25);
     // Inserted in reverse, so that physical order says nothing about key order.
-    await ctx.warehouse.insertInto('shop.dup_orders_raw').values(rows.reverse()).execute();
+    await ctx.warehouseAdmin.insertInto('shop.dup_orders_raw').values(rows.reverse()).execute();
     await activate('dup-orders', { kind: 'view', schema: 'shop', name: 'dup_orders' });
 
-    const first = await ctx.client.runNow('dup-orders');
+    const first = await runToEnd(ctx, 'dup-orders');
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 25, duplicateKeys: 5, newRows: 20, sent: 20, failed: 0 });
     const accepted = acceptedReferences(ctx, 'DK');
     expect(accepted).toHaveLength(20);
@@ -160,7 +160,7 @@ describe('what a run considers new', () => {
     expect(ledger.size).toBe(20);
 
     // The duplicates are reported again (they are still there) and still not sent twice.
-    const second = await ctx.client.runNow('dup-orders');
+    const second = await runToEnd(ctx, 'dup-orders');
     expect(second).toMatchObject({ status: 'succeeded', sourceRows: 25, duplicateKeys: 5, newRows: 0, sent: 0 });
     expect(acceptedReferences(ctx, 'DK')).toHaveLength(20);
   });
@@ -169,17 +169,17 @@ describe('what a run considers new', () => {
     await createOrdersTable(ctx, 'baseline_orders', Array.from({ length: 7 }, (_, index) => segmentRow('BL', index + 1)));
     await activate('baseline-orders', table('baseline_orders'), { firstRunPolicy: 'baseline' });
 
-    const first = await ctx.client.runNow('baseline-orders');
+    const first = await runToEnd(ctx, 'baseline-orders');
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 7, baselineRows: 7, newRows: 0, sent: 0 });
     const baselined = await ledgerByKey(ctx, 'baseline-orders');
     expect(sorted(baselined.keys())).toEqual(['BL-001', 'BL-002', 'BL-003', 'BL-004', 'BL-005', 'BL-006', 'BL-007']);
     expect([...baselined.values()].every((entry) => entry.status === 'baseline')).toBe(true);
     expect(acceptedReferences(ctx, 'BL')).toEqual([]);
 
-    await ctx.warehouse.insertInto('shop.baseline_orders').values([segmentRow('BL', 8), segmentRow('BL', 9)]).execute();
-    const second = await ctx.client.runNow('baseline-orders');
+    await ctx.warehouseAdmin.insertInto('shop.baseline_orders').values([segmentRow('BL', 8), segmentRow('BL', 9)]).execute();
+    const second = await runToEnd(ctx, 'baseline-orders');
     expect(second).toMatchObject({ status: 'succeeded', sourceRows: 9, baselineRows: 0, newRows: 2, sent: 2 });
-    const third = await ctx.client.runNow('baseline-orders');
+    const third = await runToEnd(ctx, 'baseline-orders');
     expect(third).toMatchObject({ status: 'succeeded', newRows: 0, sent: 0 });
 
     expect(sorted(acceptedReferences(ctx, 'BL'))).toEqual(['BL-008', 'BL-009']);
@@ -191,12 +191,12 @@ describe('what a run considers new', () => {
     await createOrdersTable(ctx, 'baseline_empty', []);
     await activate('baseline-empty', table('baseline_empty'), { firstRunPolicy: 'baseline' });
 
-    const first = await ctx.client.runNow('baseline-empty');
+    const first = await runToEnd(ctx, 'baseline-empty');
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 0, baselineRows: 0, sent: 0 });
 
     // These rows did not exist when the baseline was taken: they are "later rows", to be invited.
-    await ctx.warehouse.insertInto('shop.baseline_empty').values([segmentRow('BE', 1), segmentRow('BE', 2)]).execute();
-    const second = await ctx.client.runNow('baseline-empty');
+    await ctx.warehouseAdmin.insertInto('shop.baseline_empty').values([segmentRow('BE', 1), segmentRow('BE', 2)]).execute();
+    const second = await runToEnd(ctx, 'baseline-empty');
     expect(second).toMatchObject({ status: 'succeeded', sourceRows: 2, baselineRows: 0, newRows: 2, sent: 2 });
     expect(sorted(acceptedReferences(ctx, 'BE'))).toEqual(['BE-001', 'BE-002']);
   });
@@ -213,9 +213,9 @@ describe('what a run considers new', () => {
     refuseAll();
     let failing, abandonFirst, abandonRetry;
     try {
-      [failing, abandonFirst] = await Promise.all([ctx.client.runNow('retry-orders'), ctx.client.runNow('abandon-orders')]);
+      [failing, abandonFirst] = await Promise.all([runToEnd(ctx, 'retry-orders'), runToEnd(ctx, 'abandon-orders')]);
       // maxRunsForFailedRows: 1 = one later run retries the row (README: "runs that retry a row ...").
-      abandonRetry = await ctx.client.runNow('abandon-orders');
+      abandonRetry = await runToEnd(ctx, 'abandon-orders');
     } finally {
       ctx.fake.setFaults({});
     }
@@ -231,20 +231,20 @@ describe('what a run considers new', () => {
     expect(abandonRetry).toMatchObject({ status: 'succeeded', newRows: 0, retriedRows: 2, abandoned: 0, sent: 0, failed: 2 });
 
     // Trustpilot is back: the failed rows are retried first, each sent exactly once.
-    const retried = await ctx.client.runNow('retry-orders');
+    const retried = await runToEnd(ctx, 'retry-orders');
     // A 429 is refused before any work, so no row is in doubt (a 5xx would leave each one in doubt).
     expect(retried).toMatchObject({ status: 'succeeded', retriedRows: 3, newRows: 0, sent: 3, failed: 0, inDoubt: 0 });
     expect([...(await ledgerByKey(ctx, 'retry-orders')).values()].map((entry) => entry.status)).toEqual(['sent', 'sent', 'sent']);
     expect(sorted(acceptedReferences(ctx, 'RT'))).toEqual(['RT-001', 'RT-002', 'RT-003']);
-    expect(await ctx.client.runNow('retry-orders')).toMatchObject({ status: 'succeeded', retriedRows: 0, newRows: 0, sent: 0 });
+    expect(await runToEnd(ctx, 'retry-orders')).toMatchObject({ status: 'succeeded', retriedRows: 0, newRows: 0, sent: 0 });
 
     // The rows of the activation allowing one retrying run have had it: abandoned, not sent, although Trustpilot is back.
-    const abandoned = await ctx.client.runNow('abandon-orders');
+    const abandoned = await runToEnd(ctx, 'abandon-orders');
     expect(abandoned).toMatchObject({ status: 'succeeded', retriedRows: 0, abandoned: 2, newRows: 0, sent: 0 });
     const abandonLedger = await ledgerByKey(ctx, 'abandon-orders');
     expect([...abandonLedger.values()].map((entry) => entry.status)).toEqual(['abandoned', 'abandoned']);
     for (const entry of abandonLedger.values()) expect(entry.errorMessage).toMatch(/gave up after 1 runs/);
-    expect(await ctx.client.runNow('abandon-orders')).toMatchObject({ status: 'succeeded', retriedRows: 0, newRows: 0, sent: 0 });
+    expect(await runToEnd(ctx, 'abandon-orders')).toMatchObject({ status: 'succeeded', retriedRows: 0, newRows: 0, sent: 0 });
     expect(acceptedReferences(ctx, 'AB')).toEqual([]);
   });
 
@@ -253,7 +253,7 @@ describe('what a run considers new', () => {
     await createOrdersTable(ctx, 'rejected_orders', rows);
     await activate('rejected-orders', table('rejected_orders'));
 
-    const first = await ctx.client.runNow('rejected-orders');
+    const first = await runToEnd(ctx, 'rejected-orders');
     expect(first).toMatchObject({ status: 'succeeded', newRows: 3, sent: 2, rejected: 1 });
     const rejected = (await ledgerByKey(ctx, 'rejected-orders')).get('RJ-002');
     expect(rejected).toMatchObject({ status: 'rejected', errorClass: 'invalid_row' });
@@ -261,14 +261,14 @@ describe('what a run considers new', () => {
     // The reason names the field, never the value.
     expect(rejected?.errorMessage).not.toMatch(/@|rj\.two/);
 
-    const unchanged = await ctx.client.runNow('rejected-orders');
+    const unchanged = await runToEnd(ctx, 'rejected-orders');
     expect(unchanged).toMatchObject({ status: 'succeeded', newRows: 0, sent: 0, rejected: 0 });
     expect((await ledgerByKey(ctx, 'rejected-orders')).get('RJ-002')?.status).toBe('rejected');
 
-    await ctx.warehouse.updateTable('shop.rejected_orders').set({ customer_email: 'rj.two@shop.example.com' }).where('order_id', '=', 'RJ-002').execute();
-    const fixed = await ctx.client.runNow('rejected-orders');
+    await ctx.warehouseAdmin.updateTable('shop.rejected_orders').set({ customer_email: 'rj.two@shop.example.com' }).where('order_id', '=', 'RJ-002').execute();
+    const fixed = await runToEnd(ctx, 'rejected-orders');
     expect(fixed).toMatchObject({ status: 'succeeded', newRows: 1, sent: 1, rejected: 0 });
-    expect(await ctx.client.runNow('rejected-orders')).toMatchObject({ status: 'succeeded', newRows: 0, sent: 0 });
+    expect(await runToEnd(ctx, 'rejected-orders')).toMatchObject({ status: 'succeeded', newRows: 0, sent: 0 });
 
     expect(sorted(acceptedReferences(ctx, 'RJ'))).toEqual(['RJ-001', 'RJ-002', 'RJ-003']);
     const resent = ctx.fake.accepted().find((invitation) => invitation.body.referenceNumber === 'RJ-002');
@@ -280,14 +280,14 @@ describe('what a run considers new', () => {
     await createOrdersTable(ctx, 'changed_orders', [segmentRow('UP', 1), segmentRow('UP', 2)]);
     await activate('changed-orders', table('changed_orders'));
 
-    expect(await ctx.client.runNow('changed-orders')).toMatchObject({ status: 'succeeded', newRows: 2, sent: 2 });
-    await ctx.warehouse
+    expect(await runToEnd(ctx, 'changed-orders')).toMatchObject({ status: 'succeeded', newRows: 2, sent: 2 });
+    await ctx.warehouseAdmin
       .updateTable('shop.changed_orders')
       .set({ customer_name: 'Renamed Buyer', customer_email: 'renamed@shop.example.com' })
       .where('order_id', '=', 'UP-001')
       .execute();
 
-    const second = await ctx.client.runNow('changed-orders');
+    const second = await runToEnd(ctx, 'changed-orders');
     expect(second).toMatchObject({ status: 'succeeded', sourceRows: 2, newRows: 0, sent: 0, skippedAlreadySent: 2 });
     expect(sorted(acceptedReferences(ctx, 'UP'))).toEqual(['UP-001', 'UP-002']);
     const original = ctx.fake.accepted().find((invitation) => invitation.body.referenceNumber === 'UP-001');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import type { AcceptedInvitation } from '../../src/fake-trustpilot/server.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { createOrdersTable, createTestContext, order, type TestContext } from './harness.ts';
+import { createOrdersTable, createTestContext, order, type TestContext, runToEnd } from './harness.ts';
 import { killAllWorkers, spawnWorker, workerEnvFor } from './processes.ts';
 
 // Trustpilot's 833 calls / 5 minutes, scaled down for test time: 40 calls / 4 s.
@@ -53,7 +53,7 @@ describe('pacing shared by every worker process per credential set', () => {
   });
 
   it('a run at the limit, served by two worker processes, gets no 429 and uses at least 90% of the allowance', async () => {
-    const summary = await ctx.client.runNow('paced');
+    const summary = await runToEnd(ctx, 'paced');
     const accepted = ctx.fake.accepted();
     const rate = ratePerSecond(accepted);
     console.log(`pacing, one activation: ${accepted.length} calls at ${rate.toFixed(2)}/s of ${ALLOWANCE_PER_SECOND}/s allowed, ${JSON.stringify(ctx.fake.stats().byStatus)}`);
@@ -76,7 +76,7 @@ describe('pacing shared by every worker process per credential set', () => {
 
   it('two activations on one credential set share the allowance', async () => {
     ctx.fake.clear();
-    const [a, b] = await Promise.all([ctx.client.runNow('shared-a'), ctx.client.runNow('shared-b')]);
+    const [a, b] = await Promise.all([runToEnd(ctx, 'shared-a'), runToEnd(ctx, 'shared-b')]);
     const accepted = ctx.fake.accepted();
     const rate = ratePerSecond(accepted);
     console.log(`pacing, two activations: ${accepted.length} calls at ${rate.toFixed(2)}/s of ${ALLOWANCE_PER_SECOND}/s allowed, ${JSON.stringify(ctx.fake.stats().byStatus)}`);

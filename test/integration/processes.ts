@@ -51,6 +51,7 @@ export function workerEnvFor(ctx: TestContext, overrides: NodeJS.ProcessEnv = {}
     ...env,
     ...ctx.workerEnv,
     DATABASE_URL: ctx.databaseUrl,
+    WAREHOUSE_DATABASE_URL: ctx.readerUrl,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_NAMESPACE: ctx.namespace,
     TEMPORAL_TASK_QUEUE: ctx.taskQueue,
@@ -58,6 +59,8 @@ export function workerEnvFor(ctx: TestContext, overrides: NodeJS.ProcessEnv = {}
     TRUSTPILOT_API_URL: ctx.fake.apiUrl,
     TRUSTPILOT_INVITATIONS_API_URL: ctx.fake.invitationsApiUrl,
     LOG_LEVEL: 'info',
+    // Several workers run at once here: none serves metrics on the default port.
+    METRICS_BIND_ADDRESS: 'off',
     ...overrides,
   };
 }

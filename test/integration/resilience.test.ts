@@ -4,7 +4,7 @@ import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { startScratchPostgres, type ScratchPostgres } from '../../src/dev/embedded-postgres.ts';
 import { FAKE_DEFAULTS, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
 import type { RunSummary } from '../../src/workflows/types.ts';
-import { createTestContext, waitFor, type TestContext } from './harness.ts';
+import { createTestContext, runToEnd, waitFor, waitToEnd, type TestContext } from './harness.ts';
 import { killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
 
 // Segment sizes; CI keeps them small enough for the file to finish in a few minutes.
@@ -69,7 +69,7 @@ function sampleProgress(ctx: TestContext, everyMs = 2_000): { stop(): string } {
 async function waitForRunOrExplain(ctx: TestContext, workflowId: string, worker: WorkerProcess, timeoutMs = 150_000): Promise<RunSummary> {
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
-    ctx.client.waitForRun(workflowId),
+    waitToEnd(ctx, workflowId),
     new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
     // The worker must outlive the trouble: if it dies, say so at once, with its last words.
     worker.exited.then((exit) => {
@@ -162,7 +162,7 @@ async function runUntilTrouble(ctx: TestContext, activationId: string, rows: num
   await worker.ready();
   const started = Date.now();
   const progress = sampleProgress(ctx);
-  const handle = await ctx.client.startRun(activationId);
+  const handle = await ctx.client.start(activationId);
   const acceptedAtTrouble = await waitForAccepted(ctx, Math.ceil(rows * TROUBLE_AT), worker);
   return { env, worker, started, progress, handle, acceptedAtTrouble };
 }
@@ -211,7 +211,7 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     );
 
     expect(second.hasExited()).toBe(false);
-    const runs = await ctx.client.recentRuns(activationId);
+    const runs = await ctx.client.runs({ activationId: activationId });
     expect(runs).toHaveLength(1);
     expect(runs[0]?.runId).toBe(summary.runId);
     await expectEverythingSentOnce('SIGKILL', ctx, activationId, KILL_ROWS, [summary]);
@@ -265,7 +265,7 @@ describe('the app database restarting mid-run', () => {
         (failedRows.length > 0 ? ` (${[...new Set(failedRows.map((row) => `${row.error_class}: ${row.error_message}`))].slice(0, 5).join(' | ')})` : ''),
     );
     // Rows the outage left failed are the next run's to send (at most one more run).
-    if ((summaries[0]?.failed ?? 0) > 0) summaries.push(await context.client.runNow(activationId));
+    if ((summaries[0]?.failed ?? 0) > 0) summaries.push(await runToEnd(context, activationId));
 
     expect(worker.hasExited()).toBe(false);
     await expectEverythingSentOnce('Postgres restart', context, activationId, POSTGRES_ROWS, summaries);
@@ -301,7 +301,7 @@ describe('a worker process stopped with SIGTERM mid-run', () => {
         `finished ${seconds(exitedAt)} after the exit (${seconds(started)} in all)`,
     );
 
-    const runs = await ctx.client.recentRuns(activationId);
+    const runs = await ctx.client.runs({ activationId: activationId });
     expect(runs).toHaveLength(1);
     const figures = await expectEverythingSentOnce('SIGTERM', ctx, activationId, SIGTERM_ROWS, [summary]);
     // A graceful stop lets the calls in flight finish (src/worker.ts: shutdownGraceTimeMs), so it leaves nothing in doubt.

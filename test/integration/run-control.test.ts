@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import type { ActivationConfigInput, DestinationConfigInput } from '../../src/domain/index.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { deleteSchedule } from '../../src/schedules/index.ts';
+import { deleteSchedule } from '../../src/temporal/schedules.ts';
 import {
   acceptedReferences,
   createOrdersTable,
@@ -13,6 +13,8 @@ import {
   segmentRow,
   waitFor,
   type TestContext,
+  runToEnd,
+  waitToEnd,
 } from './harness.ts';
 
 const DESTINATION = 'run-control';
@@ -88,15 +90,15 @@ describe('who runs, and when a run stops', () => {
     let runs;
     try {
       const [first, second] = await Promise.all([
-        ctx.client.startRun('overlap'),
-        ctx.client.startRun('overlap'),
-        ctx.client.triggerSchedule('overlap'),
+        ctx.client.start('overlap'),
+        ctx.client.start('overlap'),
+        ctx.client.trigger('overlap'),
       ]);
       expect(first.workflowId).not.toBe(second.workflowId);
-      await Promise.all([ctx.client.waitForRun(first.workflowId), ctx.client.waitForRun(second.workflowId)]);
+      await Promise.all([waitToEnd(ctx, first.workflowId), waitToEnd(ctx, second.workflowId)]);
       // The scheduled start's run, too.
       runs = await waitFor('every overlap run to finish', async () => {
-        const all = await ctx.client.recentRuns('overlap');
+        const all = await ctx.client.runs({ activationId: 'overlap' });
         return all.length >= 3 && all.every((run) => run.finishedAt !== null) ? all.reverse() : undefined;
       });
     } finally {
@@ -140,7 +142,7 @@ describe('who runs, and when a run stops', () => {
     await activate('wrong-user', 'wrong_user_orders', { destinationId: 'wrong-user' });
 
     const requestsBefore = ctx.fake.stats().requests;
-    const failed = await ctx.client.runNow('wrong-user');
+    const failed = await runToEnd(ctx, 'wrong-user');
     const requests = ctx.fake.stats().requests - requestsBefore;
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/1014/);
@@ -156,7 +158,7 @@ describe('who runs, and when a run stops', () => {
     expect(description.status.name).toBe('FAILED');
 
     ctx.workerEnv.RC_TRUSTPILOT_BUSINESS_USER_ID = FAKE_DEFAULTS.businessUserId;
-    const fixed = await ctx.client.runNow('wrong-user');
+    const fixed = await runToEnd(ctx, 'wrong-user');
     expect(fixed).toMatchObject({ status: 'succeeded', retriedRows: 200, newRows: 0, sent: 200, failed: 0 });
     const accepted = acceptedReferences(ctx, 'WU');
     expect(accepted).toHaveLength(200);
@@ -169,7 +171,7 @@ describe('who runs, and when a run stops', () => {
     await activate('unknown-unit', 'unknown_unit_orders', { destinationId: 'unknown-unit' });
 
     const requestsBefore = ctx.fake.stats().requests;
-    const summary = await ctx.client.runNow('unknown-unit');
+    const summary = await runToEnd(ctx, 'unknown-unit');
     expect(ctx.fake.stats().requests - requestsBefore).toBeLessThanOrEqual(12);
     expect(summary).toMatchObject({ status: 'failed', sent: 0, failed: 20 });
     expect(summary.error).toMatch(/403/);
@@ -180,7 +182,7 @@ describe('who runs, and when a run stops', () => {
 
   it('fails fast, naming it, on a source table that does not exist', async () => {
     await activate('missing-table', 'no_such_table');
-    const summary = await ctx.client.runNow('missing-table');
+    const summary = await runToEnd(ctx, 'missing-table');
     expect(summary).toMatchObject({ status: 'failed', sourceRows: 0, newRows: 0, sent: 0 });
     expect(summary.error).toMatch(/no_such_table/);
     expect(summary.error).toMatch(/42P01/);
@@ -191,7 +193,7 @@ describe('who runs, and when a run stops', () => {
     const handle = ctx.temporal.workflow.getHandle(workflowId);
     expect((await handle.describe()).status.name).toBe('FAILED');
     const events = (await handle.fetchHistory()).events ?? [];
-    const claims = events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'claimNewRows');
+    const claims = events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'detectNewRows');
     expect(claims).toHaveLength(1);
     const attempts = events
       .filter((event) => String(event.activityTaskStartedEventAttributes?.scheduledEventId) === String(claims[0]?.eventId))
@@ -220,7 +222,7 @@ describe('who runs, and when a run stops', () => {
     ctx.fake.setFaults({ errorRates: { 429: 0.3 }, retryAfterSeconds: 1 });
     let summary;
     try {
-      summary = await ctx.client.runNow('personal-data');
+      summary = await runToEnd(ctx, 'personal-data');
     } finally {
       ctx.fake.setFaults({});
     }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation } from '../../src/db/config-store.ts';
-import { createTestContext, historyText, ORDER_MAPPING, saveServiceActivation, type TestContext } from './harness.ts';
+import { createTestContext, historyText, ORDER_MAPPING, saveServiceActivation, type TestContext, runToEnd } from './harness.ts';
 
 describe('source edge cases', () => {
   let ctx: TestContext;
@@ -9,7 +9,7 @@ describe('source edge cases', () => {
   beforeAll(async () => {
     ctx = await createTestContext('edges', { rateLimit: null });
     await ctx.startWorker();
-    await sql`create schema shop`.execute(ctx.db);
+    await sql`create schema if not exists shop`.execute(ctx.db);
   });
   afterAll(async () => {
     await ctx.close();
@@ -21,9 +21,9 @@ describe('source edge cases', () => {
     await saveServiceActivation(ctx, 'nullable', { kind: 'table', schema: 'shop', name: 'nullable' }, {
       activation: { cursor: { column: 'created_at', lookback: '1m' } },
     });
-    expect(await ctx.client.runNow('nullable')).toMatchObject({ status: 'succeeded', sent: 1 });
+    expect(await runToEnd(ctx, 'nullable')).toMatchObject({ status: 'succeeded', sent: 1 });
     await sql`insert into shop.nullable values ('N-2', 'Nina Two', 'n2@shop.example.com', null, null)`.execute(ctx.db);
-    expect(await ctx.client.runNow('nullable')).toMatchObject({ status: 'succeeded', newRows: 1, sent: 1 });
+    expect(await runToEnd(ctx, 'nullable')).toMatchObject({ status: 'succeeded', newRows: 1, sent: 1 });
 
     const before = await ctx.db.selectFrom('app.activations').select('watermark').where('id', '=', 'nullable').executeTakeFirstOrThrow();
     expect(before.watermark).not.toBeNull();
@@ -44,7 +44,7 @@ describe('source edge cases', () => {
     await sql`create table shop.bigkeys (order_id bigint primary key, customer_name text, customer_email text)`.execute(ctx.db);
     await sql`insert into shop.bigkeys values (9007199254740993, 'Big One', 'b1@shop.example.com'), (9007199254740994, 'Big Two', 'b2@shop.example.com')`.execute(ctx.db);
     await saveServiceActivation(ctx, 'bigkeys', { kind: 'table', schema: 'shop', name: 'bigkeys' });
-    expect(await ctx.client.runNow('bigkeys')).toMatchObject({ status: 'succeeded', sent: 2, duplicateKeys: 0 });
+    expect(await runToEnd(ctx, 'bigkeys')).toMatchObject({ status: 'succeeded', sent: 2, duplicateKeys: 0 });
     const keys = await ctx.db.selectFrom('app.ledger').select('row_key').where('activation_id', '=', 'bigkeys').orderBy('row_key').execute();
     expect(keys.map((row) => row.row_key)).toEqual(['9007199254740993', '9007199254740994']);
   });
@@ -52,11 +52,14 @@ describe('source edge cases', () => {
   it('fails a run whose query hits bad data at once, without quoting the value', async () => {
     await sql`create table shop.badcast (order_id text primary key, customer_name text, customer_email text, amount text)`.execute(ctx.db);
     await sql`insert into shop.badcast values ('X-1', 'Xavier Secretname', 'x1@shop.example.com', 'Xavier Secretname')`.execute(ctx.db);
-    await saveServiceActivation(ctx, 'badcast', {
-      kind: 'query',
-      sql: 'select order_id, customer_name, customer_email, amount::integer as amount from shop.badcast',
-    });
-    const summary = await ctx.client.runNow('badcast');
+    // The bad cast feeds a mapped field: reading that row's data fails (a cast in a column nothing reads is never evaluated).
+    await saveServiceActivation(
+      ctx,
+      'badcast',
+      { kind: 'query', sql: 'select order_id, customer_name, customer_email, amount::integer as amount from shop.badcast' },
+      { activation: { mapping: { ...ORDER_MAPPING, locationId: 'amount' } } },
+    );
+    const summary = await runToEnd(ctx, 'badcast');
     expect(summary.status).toBe('failed');
     expect(summary.error).toContain('SQLSTATE 22P02');
     expect(summary.error).not.toContain('Secretname');

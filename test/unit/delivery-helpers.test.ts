@@ -2,14 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveCredentials } from '../../src/activities/credentials.ts';
-import { destinationConfigSchema } from '../../src/domain/index.ts';
 import { ApplicationFailure } from '@temporalio/common';
-import { slotIntervalMs } from '../../src/activities/pacing.ts';
 import { redactedFailure } from '../../src/activities/redact-failures.ts';
-import { backoffDelayMs, mayHaveBeenAccepted } from '../../src/activities/send.ts';
-import { fingerprintOf, laterCursorValue, rowKeyOf } from '../../src/source/row-key.ts';
+import { looksDown, mayHaveBeenAccepted } from '../../src/activities/send.ts';
+import { resolveCredentials } from '../../src/config/credentials.ts';
+import { slotIntervalMs } from '../../src/db/pacing.ts';
+import { destinationConfigSchema } from '../../src/domain/index.ts';
+import { SourceError } from '../../src/source/errors.ts';
 import { TrustpilotError } from '../../src/trustpilot/index.ts';
+import { sendBackoffMs } from '../../src/workflows/policies.ts';
 
 describe('pacing', () => {
   it("spaces calls to stay within Trustpilot's 833 per 5 minutes with 2% headroom", () => {
@@ -24,10 +25,10 @@ describe('pacing', () => {
 
 describe('retry backoff', () => {
   it('grows exponentially, is jittered between half and all of its ceiling, and is capped', () => {
-    expect(backoffDelayMs(1, () => 0)).toBe(1_000);
-    expect(backoffDelayMs(1, () => 1)).toBe(2_000);
-    expect(backoffDelayMs(3, () => 0.5)).toBe(6_000);
-    expect(backoffDelayMs(30, () => 1)).toBe(60_000);
+    expect(sendBackoffMs(1, () => 0)).toBe(1_000);
+    expect(sendBackoffMs(1, () => 1)).toBe(2_000);
+    expect(sendBackoffMs(3, () => 0.5)).toBe(6_000);
+    expect(sendBackoffMs(30, () => 1)).toBe(60_000);
   });
 });
 
@@ -44,33 +45,36 @@ describe('which failures may have created the invitation anyway', () => {
   });
 });
 
-describe('row identity', () => {
-  it('uses the value for a single key and a JSON array for a composite key', () => {
-    expect(rowKeyOf({ id: 42, other: 'x' }, ['id'])).toBe('42');
-    expect(rowKeyOf({ order: 'A-1', line: 2 }, ['order', 'line'])).toBe('["A-1","2"]');
-    expect(rowKeyOf({ at: new Date('2026-01-02T03:04:05Z') }, ['at'])).toBe('2026-01-02T03:04:05.000Z');
-  });
-  it('fingerprints content regardless of key order, and changes with it', () => {
-    const a = fingerprintOf({ consumerEmail: 'a@b.co', consumerName: 'A' });
-    expect(fingerprintOf({ consumerName: 'A', consumerEmail: 'a@b.co' })).toBe(a);
-    expect(fingerprintOf({ consumerName: 'A', consumerEmail: 'a@b.com' })).not.toBe(a);
-  });
-  it('moves the watermark only forward', () => {
-    expect(laterCursorValue('2026-01-02T00:00:00.000Z', '2026-01-01T00:00:00.000Z')).toBe('2026-01-02T00:00:00.000Z');
-    expect(laterCursorValue(null, '2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z');
-    expect(laterCursorValue(5, 7)).toBe(7);
+describe('what counts towards the circuit breaker', () => {
+  const error = (init: ConstructorParameters<typeof TrustpilotError>[1]) => new TrustpilotError('x', init);
+  it.each([
+    ['a 503', error({ kind: 'retryable', status: 503 }), true],
+    ['a timeout', error({ kind: 'retryable', errorCode: 'TIMEOUT' }), true],
+    ['a 429 (Trustpilot is up, asking us to slow down)', error({ kind: 'retryable', status: 429 }), false],
+    ['a 400 (this row)', error({ kind: 'rejected', status: 400 }), false],
+    ['a 403 (configuration)', error({ kind: 'misconfigured', status: 403 }), false],
+  ])('%s → %s', (_name, failure, expected) => {
+    expect(looksDown(failure)).toBe(expected);
   });
 });
 
 describe('activity failures on their way into history', () => {
-  it('lose email addresses but keep type, retryability and retry delay', () => {
-    const original = ApplicationFailure.create({ message: 'bad row jane@x.com', type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
-    const redacted = redactedFailure(original) as InstanceType<typeof ApplicationFailure>;
-    expect(redacted.message).toBe('bad row [redacted]');
-    expect(redacted).toMatchObject({ type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
-    const foreign = redactedFailure(new TypeError('Key (row_key)=(bob@y.org) already exists')) as InstanceType<typeof ApplicationFailure>;
-    expect(foreign.message).toBe('Key (row_key)=([redacted]) already exists');
-    expect(foreign).toMatchObject({ type: 'TypeError', nonRetryable: false });
+  it("keep the app's own failures whole: type, message, retryability and retry delay", () => {
+    const original = ApplicationFailure.create({ message: "Activation 'x' is misconfigured", type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
+    const kept = redactedFailure(original) as InstanceType<typeof ApplicationFailure>;
+    expect(kept).toMatchObject({ message: "Activation 'x' is misconfigured", type: 'T', nonRetryable: true, nextRetryDelay: 1500 });
+  });
+  it('say only the type and code of any other error, whose message may quote a row', () => {
+    const unique = Object.assign(new Error('duplicate key value violates unique constraint: Key (row_key)=(bob@y.org) already exists'), { code: '23505' });
+    expect(redactedFailure(unique)).toMatchObject({ message: 'database error (SQLSTATE 23505)', type: 'Error', nonRetryable: false });
+    const parse = new SyntaxError('Unexpected token \'Z\', "Zoë Ångström" is not valid JSON');
+    expect(redactedFailure(parse)).toMatchObject({ message: 'unexpected SyntaxError', type: 'SyntaxError' });
+    const system = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    expect((redactedFailure(system) as Error).message).toBe('Error ECONNREFUSED');
+  });
+  it('keep a public error message (built from configuration and codes)', () => {
+    const source = new SourceError("Activation 'a': relation \"shop.x\" does not exist (SQLSTATE 42P01)", 'permanent', '42P01');
+    expect((redactedFailure(source) as Error).message).toContain('shop.x');
   });
 });
 
@@ -82,9 +86,7 @@ describe('credentials by reference', () => {
     expect(
       resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k', TRUSTPILOT_API_SECRET_FILE: file, TRUSTPILOT_BUSINESS_USER_ID: 'u' }),
     ).toEqual({ grant: 'client_credentials', apiKey: 'k', apiSecret: 's3cret', businessUserId: 'u' });
-    expect(() => resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k' })).toThrow(
-      /TRUSTPILOT_API_SECRET, TRUSTPILOT_BUSINESS_USER_ID/,
-    );
+    expect(() => resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k' })).toThrow(/TRUSTPILOT_API_SECRET, TRUSTPILOT_BUSINESS_USER_ID/);
     expect(() => resolveCredentials(destination, { TRUSTPILOT_API_KEY: 'k', TRUSTPILOT_API_SECRET_FILE: '/nonexistent', TRUSTPILOT_BUSINESS_USER_ID: 'u' })).toThrow(
       /TRUSTPILOT_API_SECRET_FILE names a file that cannot be read \(ENOENT\)/,
     );

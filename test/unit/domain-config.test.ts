@@ -66,6 +66,7 @@ describe('destination and activation schemas', () => {
         businessUserIdEnv: 'TRUSTPILOT_BUSINESS_USER_ID',
       },
       rateLimit: { calls: 833, perSeconds: 300 },
+      circuitBreaker: { failuresInARow: 20 },
     });
     expect(result.activation).toStrictEqual({
       id: 'orders-to-reviews',
@@ -78,6 +79,8 @@ describe('destination and activation schemas', () => {
       firstRunPolicy: 'send_all',
       maxRunsForFailedRows: 5,
       concurrency: 8,
+      statementTimeout: '5m',
+      pauseAfterFailures: 3,
       enabled: true,
     });
     expect(result.resolved).toStrictEqual({
@@ -155,7 +158,7 @@ describe('destination and activation schemas', () => {
     expect(result.destination.credentials).toStrictEqual(fullDestination.credentials);
     expect(result.activation.products).toStrictEqual({ mode: 'fixed', skus: ['SKU-1', 'SKU-2'] });
     expect(result.activation.schedule).toStrictEqual({ cron: '0 9 * * 1-5', paused: true, catchupWindow: '1h' });
-    expect(result.activation.cursor).toStrictEqual({ column: 'updated_at', lookback: '2h' });
+    expect(result.activation.cursor).toStrictEqual({ column: 'updated_at', lookback: '2h', fullScanEvery: '1d' });
     expect(result.activation.enabled).toBe(false);
     expect(result.resolved).toStrictEqual({
       activationId: 'eu-orders',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyResponse, classifyTransportFailure, parseRetryAfter, redact, redactAndTruncate, TrustpilotError } from '../../src/trustpilot/index.ts';
+import { classifyResponse, classifyTransportFailure, parseRetryAfter, redact, TrustpilotError, WITHHELD } from '../../src/trustpilot/index.ts';
 
 const noHeaders = new Headers();
 const json = (value: unknown): string => JSON.stringify(value);
@@ -64,31 +64,75 @@ describe('classifyResponse', () => {
     expect(error.hint).toMatch(/apiKey\/apiSecret/);
   });
 
-  it('403 with errorCode 1014 explains business USER id vs business UNIT id', () => {
-    const body = json({ message: 'Access to resource is forbidden', errorCode: 1014, correlationId: '0b6f6c1e-1111-2222-3333-444455556666' });
-    const error = classifyResponse(403, noHeaders, body, { subject: 'the invitation' });
-    expect(error.kind).toBe('misconfigured');
-    expect(error.status).toBe(403);
-    expect(error.errorCode).toBe('1014');
-    expect(error.hint).toMatch(/business USER id/);
-    expect(error.hint).toMatch(/not the business UNIT id/);
-    expect(error.message).toBe('Trustpilot forbade the invitation (403, errorCode 1014)');
-  });
+  describe('403 and 404 name the business unit and list the causes', () => {
+    const forbidden1014 = json({ message: 'Access to resource is forbidden', errorCode: 1014, correlationId: '0b6f6c1e-1111-2222-3333-444455556666' });
+    const ids = { businessUnitId: '46d6a890000064000500e0c3', businessUserId: '5a8e1b2c3d4e5f6071829301' };
 
-  it('other 403s get a hint about admin rights, plan and business unit', () => {
-    const error = classifyResponse(403, noHeaders, json({ message: 'Forbidden' }));
-    expect(error.kind).toBe('misconfigured');
-    expect(error.errorCode).toBeUndefined();
-    expect(error.hint).toMatch(/Admin/);
-    expect(error.hint).toMatch(/plan/);
-    expect(error.hint).toMatch(/business unit/);
-  });
+    it('1014 with distinct ids: Trustpilot refused that business user for that business unit, three causes', () => {
+      const error = classifyResponse(403, noHeaders, forbidden1014, { subject: 'the invitation', ...ids });
+      expect(error.kind).toBe('misconfigured');
+      expect(error.status).toBe(403);
+      expect(error.errorCode).toBe('1014');
+      expect(error.message).toBe(
+        "Trustpilot refused business user '5a8e1b2c3d4e5f6071829301' for business unit '46d6a890000064000500e0c3' (403, errorCode 1014) on the invitation. " +
+          'Possible causes: the business unit id is wrong or belongs to another business; ' +
+          'the business USER id is not an Admin or Manager user of that business (or is a business UNIT id); ' +
+          'the API key belongs to another business',
+      );
+      // The old hint blamed the business user id alone, although the client had already ruled out the usual mistake.
+      expect(error.hint).not.toMatch(/not the business UNIT id/);
+      expect(error.hint).toMatch(/same Trustpilot business/);
+    });
 
-  it('404 is misconfigured with a wrong-host/business-unit hint', () => {
-    const error = classifyResponse(404, noHeaders, '');
-    expect(error.kind).toBe('misconfigured');
-    expect(error.hint).toMatch(/host/);
-    expect(error.hint).toMatch(/business unit id/);
+    it('1014 when the business user id is the business unit id keeps the USER vs UNIT hint', () => {
+      const error = classifyResponse(403, noHeaders, forbidden1014, { subject: 'the invitation', businessUnitId: 'bu-1', businessUserId: 'bu-1' });
+      expect(error.message).toBe("Trustpilot forbade the invitation for business unit 'bu-1' (403, errorCode 1014): the configured business user id is the business UNIT id");
+      expect(error.hint).toMatch(/business USER id/);
+      expect(error.hint).toMatch(/not the business UNIT id/);
+    });
+
+    it('1014 without a configured business user (password grant) speaks of the credentials’ business user', () => {
+      const error = classifyResponse(403, noHeaders, forbidden1014, { subject: 'the template list request', businessUnitId: 'bu-1' });
+      expect(error.message).toMatch(/^Trustpilot refused the business user of these credentials for business unit 'bu-1' \(403, errorCode 1014\)/);
+    });
+
+    it('another 403 (the fake answers 1010 for an unknown business unit) names the unit and the three causes', () => {
+      const body = json({ message: 'Business unit not found or not accessible', errorCode: 1010, correlationId: 'c' });
+      const error = classifyResponse(403, noHeaders, body, { subject: 'the invitation', ...ids });
+      expect(error.kind).toBe('misconfigured');
+      expect(error.errorCode).toBe('1010');
+      expect(error.message).toBe(
+        "Trustpilot forbade the invitation for business unit '46d6a890000064000500e0c3' (403, errorCode 1010). " +
+          'Possible causes: the business unit id is unknown or belongs to another business; ' +
+          'the business user lacks Admin or Manager rights; the Trustpilot plan does not include the Invitation API',
+      );
+      expect(error.message).not.toContain(ids.businessUserId);
+      expect(error.hint).toMatch(/plan/);
+    });
+
+    it('a 403 without an error code or ids still lists the causes', () => {
+      const error = classifyResponse(403, noHeaders, json({ message: 'Forbidden' }));
+      expect(error.errorCode).toBeUndefined();
+      expect(error.message).toMatch(/^Trustpilot forbade the request for the business unit \(403\)\. Possible causes: /);
+      expect(error.hint).toMatch(/Admin/);
+    });
+
+    it('an id that does not look like an id is described, not quoted', () => {
+      const error = classifyResponse(403, noHeaders, forbidden1014, { businessUnitId: 'jane doe@example.com', businessUserId: '<script>' });
+      expect(error.message).toMatch(/^Trustpilot refused the configured business user for the business unit \(403, errorCode 1014\)/);
+      expect(error.message).not.toMatch(/jane|script/);
+    });
+
+    it('404 names the business unit and points at hosts and ids', () => {
+      const error = classifyResponse(404, noHeaders, '', { subject: 'the template list request', businessUnitId: 'bu-1' });
+      expect(error.kind).toBe('misconfigured');
+      expect(error.message).toBe(
+        "Trustpilot endpoint or business unit 'bu-1' not found (404) for the template list request. " +
+          'Possible causes: the business unit id is unknown; apiUrl/invitationsApiUrl point at the wrong host or path',
+      );
+      expect(error.hint).toMatch(/host/);
+      expect(error.hint).toMatch(/business unit id/);
+    });
   });
 
   it('415 is misconfigured and called a client bug', () => {
@@ -181,46 +225,57 @@ describe('classifyResponse', () => {
   });
 });
 
-describe('redaction', () => {
-  const secrets = ['dev-api-secret', 'hunter2-password', 'Jane Doe', 'Jane', 'Doe'];
+describe('server text in errors', () => {
+  const sent = ['dev-api-secret', 'hunter2-password', 'Jane Doe', 'jane.doe@example.com'];
 
-  it('removes emails, token-looking strings and known values from responseText, details and message', () => {
+  it('withholds every piece that quotes what was sent, and strips token-shaped secrets from the rest', () => {
     const body = json({
       message: 'Jane Doe <jane.doe@example.com> is invalid; token tpa-abcDEF123.xyz rejected, refresh tpr-Zyx987',
-      details: [{ field: 'consumerEmail', message: "'jane.doe@example.com' is not valid for Jane" }],
+      details: [
+        { field: 'consumerEmail', message: "'jane.doe@example.com' is not valid for Jane" },
+        { field: 'locale', message: 'is not supported; token tpa-abcDEF123.xyz' },
+      ],
       echo: { password: 'hunter2-password', access_token: 'whatever-opaque' },
       authorization: 'Bearer abc.def.ghi',
     });
-    const error = classifyResponse(400, noHeaders, body, { subject: 'the invitation', sensitiveValues: secrets });
+    const error = classifyResponse(400, noHeaders, body, { subject: 'the invitation', sentValues: sent });
     const everything = [error.message, error.responseText, JSON.stringify(error.details), error.hint ?? ''].join('\n');
     for (const leaked of ['jane.doe@example.com', 'tpa-abcDEF123', 'tpr-Zyx987', 'hunter2-password', 'Jane', 'Doe', 'whatever-opaque', 'abc.def.ghi']) {
       expect(everything).not.toContain(leaked);
     }
-    expect(error.details).toEqual([{ field: 'consumerEmail', message: "'[redacted]' is not valid for [redacted]" }]);
-    expect(error.message).toBe("Trustpilot rejected the invitation (400): consumerEmail: '[redacted]' is not valid for [redacted]");
+    expect(error.details).toEqual([
+      { field: 'consumerEmail', message: WITHHELD },
+      { field: 'locale', message: 'is not supported; token [redacted]' },
+    ]);
+    expect(error.message).toBe(`Trustpilot rejected the invitation (400): consumerEmail: ${WITHHELD}; locale: is not supported; token [redacted]`);
+    expect(error.responseText).toBe(WITHHELD);
   });
 
-  it('does not mangle words that merely contain a short known value', () => {
-    expect(redact('Bob said Bo is here', ['Bo'])).toBe('Bob said [redacted] is here');
+  it('keeps a body that quotes nothing, removing only token-shaped secrets', () => {
+    const body = json({ message: 'Template not found', access_token: 'opaque-value' });
+    const error = classifyResponse(400, noHeaders, body, { sentValues: sent });
+    expect(error.message).toBe('Trustpilot rejected the request (400): Template not found');
+    expect(error.responseText).toBe('{"message":"Template not found","access_token":"[redacted]"}');
   });
 
-  it('catches percent-encoded emails and form-encoded secrets', () => {
-    expect(redact('username=dev-user%40example.com&password=s3cret&grant_type=password')).toBe(
-      'username=[redacted]&password=[redacted]&grant_type=password',
-    );
+  it('decides on the whole body before truncating, so a value cut in half cannot survive', () => {
+    const text = `${'a '.repeat(1020)}jane.doe@example.com`;
+    expect(classifyResponse(400, noHeaders, text, { sentValues: sent }).responseText).toBe(WITHHELD);
+    const harmless = classifyResponse(400, noHeaders, 'x'.repeat(5000)).responseText!;
+    expect(harmless).toMatch(/^x{2048}… \[truncated 2952 chars\]$/);
   });
 
-  it('redacts before truncating so an address cut in half cannot survive', () => {
-    const text = `${'a'.repeat(2040)}jane@example.com`;
-    const result = redactAndTruncate(text);
-    expect(result).not.toContain('jane@');
-    expect(result).not.toContain('jane');
-  });
-
-  it('toJSON exposes only redacted fields', () => {
+  it('toJSON exposes only screened fields', () => {
     const error = classifyResponse(400, noHeaders, json({ message: 'bad jane@example.com' }));
     expect(JSON.stringify(error)).not.toContain('jane@example.com');
-    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ kind: 'rejected', status: 400 });
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ kind: 'rejected', status: 400, message: `Trustpilot rejected the request (400): ${WITHHELD}` });
+  });
+});
+
+describe('redact (for text that is not from Trustpilot)', () => {
+  it('catches plain and percent-encoded emails and form-encoded secrets', () => {
+    expect(redact('username=dev-user%40example.com&password=s3cret&grant_type=password')).toBe('username=[redacted]&password=[redacted]&grant_type=password');
+    expect(redact('Key (row_key)=(bob@y.org) already exists')).toBe('Key (row_key)=([redacted]) already exists');
   });
 });
 

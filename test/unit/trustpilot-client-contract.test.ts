@@ -136,13 +136,6 @@ describe('routes (client_credentials)', () => {
     }
   });
 
-  it('createInvitationLink returns an id and a url', async () => {
-    const fake = await startFake();
-    const link = await clientFor(fake).createInvitationLink(BU, { referenceId: 'ORDER-1', email: 'jane.doe@example.com', name: 'Jane Doe', locale: 'da-DK', tags: ['a'] });
-    expect(link.id).not.toBe('');
-    expect(() => new URL(link.url)).not.toThrow();
-  });
-
   it('deleteInvitationData erases by email and by age', async () => {
     const fake = await startFake();
     const client = clientFor(fake);
@@ -152,15 +145,6 @@ describe('routes (client_credentials)', () => {
     expect(fake.accepted().map((a) => a.body.consumerEmail)).toEqual(['other@example.com']);
     await client.deleteInvitationData(BU, { deleteOlderThan: new Date(Date.now() + 60_000).toISOString() });
     expect(fake.accepted()).toEqual([]);
-  });
-
-  it('listLocales returns language-REGION codes without minting a token', async () => {
-    const fake = await startFake();
-    const locales = await clientFor(fake).listLocales();
-    expect(locales).toContain('en-US');
-    expect(locales).toContain('da-DK');
-    expect(locales.every((l) => /^[a-z]{2}-[A-Z]{2}$/.test(l))).toBe(true);
-    expect(fake.stats().tokensIssued).toBe(0);
   });
 
   it('100 concurrent invitations use one token', async () => {
@@ -317,7 +301,9 @@ describe('error classes', () => {
     expect(error.kind).toBe('misconfigured');
     expect(error.status).toBe(403);
     expect(error.errorCode).toBe('1014');
-    expect(error.hint).toMatch(/business USER id/);
+    expect(error.message).toMatch(new RegExp(`^Trustpilot refused business user 'not-a-business-user' for business unit '${BU}' \\(403, errorCode 1014\\)`));
+    expect(error.message).toMatch(/business USER id/);
+    expect(error.message).toMatch(/API key belongs to another business/);
   });
 
   it('the business UNIT id used as business user id is caught before any request', async () => {
@@ -333,7 +319,11 @@ describe('error classes', () => {
     const error = await trustpilotErrorFrom(clientFor(fake).createInvitation('no-such-business-unit', invitation));
     expect(error.kind).toBe('misconfigured');
     expect(error.status).toBe(403);
-    expect(error.hint).toMatch(/business unit/);
+    expect(error.errorCode).toBe('1010');
+    expect(error.message).toMatch(/^Trustpilot forbade the invitation for business unit 'no-such-business-unit' \(403, errorCode 1010\)\. Possible causes: /);
+    expect(error.message).toMatch(/Admin or Manager/);
+    expect(error.message).toMatch(/Invitation API/);
+    expect(error.message).not.toContain(FAKE_DEFAULTS.businessUserId);
   });
 
   it('404 for a wrong invitations host path: misconfigured', async () => {

@@ -17,7 +17,7 @@ import {
   validationErrorBody,
 } from '../error-bodies.ts';
 import { injectedFaultResponse } from '../faults.ts';
-import { ProblemList, isAbsent } from '../field-checks.ts';
+import { isAbsent } from '../field-checks.ts';
 import { BodyTooLargeError, isPlainObject, mediaType, parseBearerToken, readBody, sendJson, sendRaw, singleHeader } from '../http-io.ts';
 import type { FakeState } from '../state.ts';
 import { TEMPLATES_RESPONSE_BODY } from '../templates.ts';
@@ -49,7 +49,6 @@ interface BusinessUnitRoute {
 const ROUTES = new Map<string, BusinessUnitRoute>([
   ['email-invitations', { method: 'POST', handler: createEmailInvitation, injectsFaults: true }],
   ['templates', { method: 'GET', handler: listTemplates, injectsFaults: false }],
-  ['invitation-links', { method: 'POST', handler: createInvitationLink, injectsFaults: false }],
   ['invitation-data/delete', { method: 'POST', handler: deleteInvitationData, injectsFaults: false }],
 ]);
 
@@ -176,21 +175,6 @@ function createEmailInvitation(req: IncomingMessage, res: ServerResponse, state:
 
 function listTemplates(_req: IncomingMessage, res: ServerResponse): void {
   sendRaw(res, 200, TEMPLATES_RESPONSE_BODY, JSON_TYPE);
-}
-
-function createInvitationLink(_req: IncomingMessage, res: ServerResponse, _state: FakeState, _call: AuthorisedCall, body: unknown): void {
-  if (!isPlainObject(body)) return sendJson(res, 400, validationErrorBody('Invalid invitation link request', [{ field: 'body', message: 'must be a JSON object' }]));
-  const problems = new ProblemList();
-  problems.requiredEmail(body, 'email');
-  problems.requiredString(body, 'name');
-  problems.optionalString(body, 'referenceId');
-  problems.optionalString(body, 'locationId');
-  problems.optionalLocale(body, 'locale');
-  problems.optionalStringArray(body, 'tags');
-  problems.optionalHttpUrl(body, 'redirectUri');
-  if (!problems.isEmpty) return sendJson(res, 400, validationErrorBody('Invalid invitation link request', problems.problems));
-  const id = randomUUID();
-  sendJson(res, 200, { id, url: `https://www.trustpilot.com/evaluate-link/${id}` });
 }
 
 function deleteInvitationData(_req: IncomingMessage, res: ServerResponse, state: FakeState, call: AuthorisedCall, body: unknown): void {

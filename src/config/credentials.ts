@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { DestinationConfig } from '../domain/index.ts';
-import type { TrustpilotCredentials } from '../trustpilot/index.ts';
-import { misconfigured } from './failures.ts';
+import type { TrustpilotCredentials } from '../trustpilot/types.ts';
+import { PublicError } from '../domain/public-error.ts';
+
+/** A destination's credentials cannot be read from this process's environment. */
+export class CredentialsError extends PublicError {
+  override readonly name = 'CredentialsError';
+}
 
 /**
  * A credential from the environment: the variable itself, or, when only `<NAME>_FILE` is set,
@@ -16,7 +21,7 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv): string | undef
     return readFileSync(file, 'utf8').trim() || undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw misconfigured(`${name}_FILE names a file that cannot be read (${code})`);
+    throw new CredentialsError(`${name}_FILE names a file that cannot be read (${code})`);
   }
 }
 
@@ -49,8 +54,8 @@ export function resolveCredentials(destination: DestinationConfig, env: NodeJS.P
     };
   }
   if (missing.length > 0) {
-    throw misconfigured(
-      `Destination '${destination.id}' names credentials in environment variables that the worker does not have: ${missing.join(', ')} (set each, or <NAME>_FILE to a file holding it)`,
+    throw new CredentialsError(
+      `Destination '${destination.id}' reads its credentials from environment variables that are not set here: ${missing.join(', ')} (set each, or <NAME>_FILE to a file holding it)`,
     );
   }
   return credentials;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { AppDb } from '../db/database.ts';
+import type { AppDb } from './database.ts';
 
 /**
  * Headroom on the documented allowance: calls leave at their slot, but network jitter can bring
@@ -24,14 +24,19 @@ export function pacingKey(apiUrl: string, apiKey: string): string {
  * Reserves the next call slot for a credential set, shared by every worker through one row in
  * Postgres: each reservation moves the row's next free slot forward by one interval. Calls are
  * thereby spaced evenly at the allowed rate across all processes, so a run at the limit gets no 429.
- * Returns the slot as a time on this process's clock (Date.now() scale).
+ * When the interval shrinks (a rate limit raised by configuration), slots queued at the old spacing
+ * are dropped, so the new limit applies at once. Returns the slot on this process's clock.
  */
 export async function reserveSlot(db: AppDb, key: string, intervalMs: number): Promise<number> {
   const interval = sql`make_interval(secs => ${intervalMs / 1000})`;
   const result = await sql<{ slot_ms: number; now_ms: number }>`
-    insert into app.rate_limits as r (key, next_slot_at) values (${key}, clock_timestamp() + ${interval})
+    insert into app.rate_limits as r (key, next_slot_at, interval_ms) values (${key}, clock_timestamp() + ${interval}, ${intervalMs})
     on conflict (key) do update
-      set next_slot_at = greatest(r.next_slot_at, clock_timestamp()) + ${interval}
+      set next_slot_at = greatest(
+            case when r.interval_ms is null or r.interval_ms > excluded.interval_ms
+                 then least(r.next_slot_at, clock_timestamp()) else r.next_slot_at end,
+            clock_timestamp()) + ${interval},
+          interval_ms = excluded.interval_ms
     returning (extract(epoch from r.next_slot_at - ${interval}) * 1000)::float8 as slot_ms,
               (extract(epoch from clock_timestamp()) * 1000)::float8 as now_ms
   `.execute(db);

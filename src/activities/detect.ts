@@ -1,0 +1,143 @@
+import { Context } from '@temporalio/activity';
+import { sql } from 'kysely';
+import type { LedgerStatus } from '../db/schema.ts';
+import { scanRangeFor } from '../detection/range.ts';
+import { ScanSession, type ScanStats } from '../detection/scan-session.ts';
+import { toSourceError } from '../source/errors.ts';
+import { HEARTBEAT_EVERY_MS } from '../workflows/policies.ts';
+import type { DetectResult } from '../workflows/types.ts';
+import type { ActivityDeps } from './deps.ts';
+import { sourceFailure } from './failures.ts';
+import type { RunConfig, RunContext } from './run-context.ts';
+
+function resultOf(run: {
+  source_rows: number;
+  new_rows: number;
+  reconsidered: number;
+  duplicate_keys: number;
+  null_keys: number;
+  baseline_rows: number;
+  skipped_already_sent: number;
+  full_scan: boolean;
+}): DetectResult {
+  return {
+    sourceRows: run.source_rows,
+    newRows: run.new_rows,
+    reconsidered: run.reconsidered,
+    duplicateKeys: run.duplicate_keys,
+    nullKeys: run.null_keys,
+    baselineRows: run.baseline_rows,
+    skippedAlreadySent: run.skipped_already_sent,
+    fullScan: run.full_scan,
+  };
+}
+
+export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
+  const { db } = deps;
+
+  /**
+   * Diffs the segment against the ledger in bulk: the keys (and cursor values) of every row in the
+   * scan range are streamed by COPY from the warehouse into a session table of the app database,
+   * and one SQL statement records every unknown key as 'new' (or 'baseline'). Full rows are read
+   * only later, for the new keys, when their batch is claimed. Rejected rows whose mapped values
+   * changed are found by fingerprint and recorded as 'new' again.
+   *
+   * Idempotent: the findings are committed in one transaction with the run's `detected` flag, and
+   * a retried call returns them without scanning again.
+   */
+  async function detectNewRows(input: { runId: number }): Promise<DetectResult> {
+    const run = await db.selectFrom('app.runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow();
+    if (run.detected || run.status !== 'running') return resultOf(run);
+    const config = await context.config(input.runId);
+    const shape = await context.shape(input.runId);
+    const range = scanRangeFor(config.activation, { fullScan: run.full_scan, watermark: run.watermark_before });
+    const activity = Context.current();
+    const heartbeats = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+    const session = await ScanSession.open(deps.appPool, deps.warehouse, shape, range, config.limits);
+    try {
+      let stats: ScanStats;
+      let changed: number[];
+      try {
+        await session.load();
+        stats = await session.stats();
+        changed = await session.changedRejectedRows(config.activation.id);
+      } catch (error) {
+        session.markBroken();
+        throw sourceFailure(toSourceError(error, { subject: config.subject, statementTimeout: config.activation.statementTimeout }));
+      }
+      return await record(session, input.runId, config, run.first_run, stats, changed, range.cursorSince === undefined);
+    } finally {
+      clearInterval(heartbeats);
+      await session.close();
+    }
+  }
+
+  /** One transaction: unknown keys become ledger rows, changed rejected rows are reconsidered, the run records its findings. */
+  async function record(
+    session: ScanSession,
+    runId: number,
+    config: RunConfig,
+    firstRun: boolean,
+    stats: ScanStats,
+    changed: number[],
+    fullScan: boolean,
+  ): Promise<DetectResult> {
+    const activationId = config.activation.id;
+    const baseline = firstRun && config.activation.firstRunPolicy === 'baseline';
+    const status: LedgerStatus = baseline ? 'baseline' : 'new';
+    await session.client.query('begin');
+    try {
+      const [diff] = await session.query(
+        sql<{ inserted: number; already_sent: number }>`
+          with known as materialized (
+            select k.row_key, l.status from tpi_keys k
+              left join app.ledger l on l.activation_id = ${activationId} and l.row_key = k.row_key
+             where k.row_key is not null
+          ), inserted as (
+            insert into app.ledger (activation_id, row_key, status, first_run_id, last_run_id)
+            select ${activationId}, row_key, ${status}, ${runId}, ${runId} from known where status is null
+            on conflict (activation_id, row_key) do nothing
+            returning 1
+          )
+          select (select count(*) from inserted)::int as inserted,
+                 count(*) filter (where status = 'sent')::int as already_sent
+            from known`,
+      );
+      const reconsidered =
+        changed.length === 0
+          ? []
+          : await session.query(
+              sql<{ id: number }>`
+                update app.ledger set status = 'new', fingerprint = null, error_class = null, error_message = null, last_run_id = ${runId}, updated_at = now()
+                 where id = any(${changed}::bigint[]) and status = 'rejected'
+                returning id`,
+            );
+      const inserted = diff?.inserted ?? 0;
+      const result: DetectResult = {
+        sourceRows: stats.rows,
+        newRows: (baseline ? 0 : inserted) + reconsidered.length,
+        reconsidered: reconsidered.length,
+        duplicateKeys: stats.rows - stats.nullKeys - stats.distinctKeys,
+        nullKeys: stats.nullKeys,
+        baselineRows: baseline ? inserted : 0,
+        skippedAlreadySent: diff?.already_sent ?? 0,
+        fullScan,
+      };
+      await session.query(
+        sql`update app.runs set detected = true, full_scan = ${fullScan},
+                   source_rows = ${result.sourceRows}, new_rows = ${result.newRows}, reconsidered = ${result.reconsidered},
+                   duplicate_keys = ${result.duplicateKeys}, null_keys = ${result.nullKeys}, baseline_rows = ${result.baselineRows},
+                   skipped_already_sent = ${result.skippedAlreadySent},
+                   max_cursor = ${stats.maxCursor === null ? null : JSON.stringify(stats.maxCursor)}::jsonb
+             where id = ${runId} and status = 'running'`,
+      );
+      await session.client.query('commit');
+      return result;
+    } catch (error) {
+      await session.client.query('rollback').catch(() => session.markBroken());
+      throw error;
+    }
+  }
+
+  return { detectNewRows };
+}

@@ -1,0 +1,73 @@
+import { parseConfigs, parseDuration, type ActivationConfig, type DestinationConfig, type ResolvedActivation } from '../domain/index.ts';
+import type { AppDb } from '../db/database.ts';
+import { shapeFor, sourceRefOf } from '../source/columns.ts';
+import { toSourceError } from '../source/errors.ts';
+import { describeSource } from '../source/read.ts';
+import type { SourceShape } from '../source/shape.ts';
+import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
+import { misconfigured, sourceFailure } from './failures.ts';
+
+/** The configuration snapshot a run took when it started; the run never sees later edits. */
+export interface RunConfig {
+  destination: DestinationConfig;
+  activation: ActivationConfig;
+  resolved: ResolvedActivation;
+  limits: ReadLimits;
+  /** how a warehouse error names this activation */
+  subject: string;
+}
+
+/** Per-process caches of what never changes during a run: its configuration and its source's shape. */
+export interface RunContext {
+  config(runId: number): Promise<RunConfig>;
+  /** the source's columns checked against the configuration (read once per run and process) */
+  shape(runId: number): Promise<SourceShape>;
+}
+
+const MAX_CACHED_RUNS = 1_000;
+
+function cached<T>(load: (runId: number) => Promise<T>): (runId: number) => Promise<T> {
+  const entries = new Map<number, Promise<T>>();
+  return (runId) => {
+    let entry = entries.get(runId);
+    if (!entry) {
+      entry = load(runId);
+      entry.catch(() => entries.delete(runId));
+      entries.set(runId, entry);
+      if (entries.size > MAX_CACHED_RUNS) entries.delete(entries.keys().next().value as number);
+    }
+    return entry;
+  };
+}
+
+export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
+  const config = cached(async (runId): Promise<RunConfig> => {
+    const row = await db.selectFrom('app.runs').select('config').where('id', '=', runId).executeTakeFirstOrThrow();
+    const parsed = parseConfigs(row.config.destination, row.config.activation);
+    if (!parsed.ok) {
+      throw misconfigured(`Run ${runId} has an invalid configuration snapshot: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+    }
+    return {
+      destination: parsed.destination,
+      activation: parsed.activation,
+      resolved: parsed.resolved,
+      limits: { statementTimeoutMs: parseDuration(parsed.activation.statementTimeout) },
+      subject: `Activation '${parsed.activation.id}'`,
+    };
+  });
+
+  const shape = cached(async (runId): Promise<SourceShape> => {
+    const { activation, resolved, limits, subject } = await config(runId);
+    let columns;
+    try {
+      columns = await describeSource(warehouse, sourceRefOf(activation), limits);
+    } catch (error) {
+      throw sourceFailure(toSourceError(error, { subject, statementTimeout: activation.statementTimeout }));
+    }
+    const result = shapeFor(activation, resolved, columns);
+    if (!result.ok) throw misconfigured(`${subject} does not fit its source: ${result.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ')}`);
+    return result.shape;
+  });
+
+  return { config, shape };
+}

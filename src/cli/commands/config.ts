@@ -1,0 +1,270 @@
+import type { Client } from '@temporalio/client';
+import { cliEnv, withServices } from '../context.ts';
+import { readConfigEntries, type ConfigEntry } from '../config-files.ts';
+import { CliError, colors, isTerminal, printJson } from '../output.ts';
+import {
+  ConfigValidationError,
+  deleteActivation,
+  deleteDestination,
+  listActivations,
+  loadActivation,
+  parseActivation,
+  parseDestination,
+  saveActivation,
+  saveDestination,
+  storedConfigs,
+} from '../../db/config-store.ts';
+import type { AppDb } from '../../db/database.ts';
+import { claimDeployment, readDeployment } from '../../db/deployment.ts';
+import { destinationConfigSchema, parseConfigs, type ActivationConfig, type DestinationConfig, type ResolvedActivation } from '../../domain/index.ts';
+import { checkAgainstSource } from '../../source/check.ts';
+import { sourceRefOf } from '../../source/columns.ts';
+import { readerRoleProblems, readerRoleSql } from '../../source/reader-role.ts';
+import type { Warehouse } from '../../source/warehouse.ts';
+import { deleteSchedule, ensureSchedule } from '../../temporal/schedules.ts';
+
+export interface Problem {
+  where: string;
+  message: string;
+}
+
+interface Checked {
+  entries: ConfigEntry[];
+  destinations: Map<string, DestinationConfig>;
+  activations: Map<string, { config: ActivationConfig; resolved: ResolvedActivation; entry: ConfigEntry }>;
+  problems: Problem[];
+}
+
+function label(entry: ConfigEntry): string {
+  return `${entry.file}: ${entry.kind} ${entry.id ? `'${entry.id}'` : entry.where}`;
+}
+
+/** Parses every entry, each activation against its destination (in the files, else stored); lists every problem. */
+async function checkEntries(entries: ConfigEntry[], db: AppDb | undefined): Promise<Checked> {
+  const problems: Problem[] = [];
+  const destinations = new Map<string, DestinationConfig>();
+  const rawDestinations = new Map<string, unknown>();
+  const seen = new Map<string, ConfigEntry>();
+  for (const entry of entries) {
+    if (entry.id !== undefined) {
+      const key = `${entry.kind}:${entry.id}`;
+      const first = seen.get(key);
+      if (first) problems.push({ where: label(entry), message: `also defined in ${first.file} (${first.where}); define it once` });
+      seen.set(key, entry);
+    }
+  }
+  for (const entry of entries.filter((candidate) => candidate.kind === 'destination')) {
+    try {
+      const destination = parseDestination(entry.value);
+      destinations.set(destination.id, destination);
+      rawDestinations.set(destination.id, entry.value);
+    } catch (error) {
+      if (!(error instanceof ConfigValidationError)) throw error;
+      for (const issue of error.issues) problems.push({ where: label(entry), message: `${issue.path}: ${issue.message}` });
+    }
+  }
+  const activations: Checked['activations'] = new Map();
+  for (const entry of entries.filter((candidate) => candidate.kind === 'activation')) {
+    const result = db
+      ? await parseActivation(db, entry.value, rawDestinations)
+      : parseConfigs(rawDestinations.get(destinationIdOf(entry.value)) ?? destinationPlaceholder(entry.value), entry.value);
+    if (!result.ok) {
+      for (const issue of result.issues) problems.push({ where: label(entry), message: `${issue.path}: ${issue.message}` });
+      continue;
+    }
+    activations.set(result.activation.id, { config: result.activation, resolved: result.resolved, entry });
+  }
+  return { entries, destinations, activations, problems };
+}
+
+function destinationIdOf(value: unknown): string {
+  return typeof value === 'object' && value !== null && 'destinationId' in value ? String(value.destinationId) : '';
+}
+
+/**
+ * Without a database, an activation whose destination is not in the files is checked on its own
+ * (against a stand-in destination of its own id and type), so the file is still validated.
+ */
+function destinationPlaceholder(activation: unknown): unknown {
+  const target = typeof activation === 'object' && activation !== null && 'target' in activation ? (activation.target as Record<string, unknown>) : {};
+  const invitationType = typeof target.invitationType === 'string' ? target.invitationType : 'service';
+  return destinationConfigSchema.parse({ id: destinationIdOf(activation) || 'unknown', businessUnitId: 'unknown', invitationType });
+}
+
+/** The reader role, and every activation against its real source. */
+async function checkSources(warehouse: Warehouse, checked: Checked): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  try {
+    const role = await readerRoleProblems(warehouse);
+    if (role.problems.length > 0) {
+      problems.push({
+        where: 'WAREHOUSE_DATABASE_URL',
+        message: `the warehouse connection may do more than read segments:\n${role.problems.map((problem) => `      - ${problem}`).join('\n')}\n    create a reader role with:\n${readerRoleSql({ database: role.database, sources: [...checked.activations.values()].map((entry) => sourceRefOf(entry.config)) })}`,
+      });
+      return problems;
+    }
+  } catch (error) {
+    problems.push({ where: 'WAREHOUSE_DATABASE_URL', message: `cannot connect to the warehouse: ${error instanceof Error ? error.message : String(error)}` });
+    return problems;
+  }
+  for (const { config, resolved, entry } of checked.activations.values()) {
+    for (const problem of await checkAgainstSource(warehouse, config, resolved)) {
+      problems.push({ where: label(entry), message: `${problem.path}: ${problem.message}` });
+    }
+  }
+  return problems;
+}
+
+function printProblems(problems: readonly Problem[]): void {
+  for (const problem of problems) console.log(`${colors.red('✗')} ${problem.where}: ${problem.message}`);
+}
+
+export interface ValidateOptions {
+  json?: boolean;
+}
+
+/** `validate`: checks files (and, when a database is configured, their sources) without saving anything. */
+export async function validateCommand(paths: string[], options: ValidateOptions): Promise<void> {
+  const entries = await readConfigEntries(paths);
+  const { env } = cliEnv();
+  let result: { problems: Problem[]; sourcesChecked: boolean; destinations: number; activations: number };
+  if (env.DATABASE_URL) {
+    result = await withServices(async (services) => {
+      const checked = await checkEntries(entries, services.db);
+      const problems = [...checked.problems, ...(checked.problems.length === 0 ? await checkSources(services.warehouse, checked) : [])];
+      return { problems, sourcesChecked: checked.problems.length === 0, destinations: checked.destinations.size, activations: checked.activations.size };
+    });
+  } else {
+    const checked = await checkEntries(entries, undefined);
+    result = { problems: checked.problems, sourcesChecked: false, destinations: checked.destinations.size, activations: checked.activations.size };
+  }
+  if (options.json) printJson({ valid: result.problems.length === 0, sourcesChecked: result.sourcesChecked, problems: result.problems });
+  else if (result.problems.length > 0) printProblems(result.problems);
+  else {
+    console.log(`${colors.green('✓')} valid: ${result.destinations} destination(s), ${result.activations} activation(s)`);
+    if (!result.sourcesChecked) console.log(colors.dim('  sources not checked: no database configured (set DATABASE_URL and WAREHOUSE_DATABASE_URL, or start `npm start`)'));
+  }
+  if (result.problems.length > 0) throw new CliError(`${result.problems.length} problem(s)`, 1);
+}
+
+type Action = 'create' | 'change' | 'unchanged' | 'delete';
+
+interface PlanItem {
+  kind: 'destination' | 'activation';
+  id: string;
+  action: Action;
+}
+
+async function planOf(db: AppDb, checked: Checked, prune: boolean): Promise<PlanItem[]> {
+  const stored = await storedConfigs(db);
+  const actionFor = (current: string | undefined, next: string): Action => (current === undefined ? 'create' : current === next ? 'unchanged' : 'change');
+  const plan: PlanItem[] = [
+    ...[...checked.destinations.values()].map((destination) => ({
+      kind: 'destination' as const,
+      id: destination.id,
+      action: actionFor(stored.destinations.get(destination.id), JSON.stringify(destination)),
+    })),
+    ...[...checked.activations.values()].map(({ config }) => ({
+      kind: 'activation' as const,
+      id: config.id,
+      action: actionFor(stored.activations.get(config.id), JSON.stringify(config)),
+    })),
+  ];
+  if (prune) {
+    for (const id of stored.activations.keys()) if (!checked.activations.has(id)) plan.push({ kind: 'activation', id, action: 'delete' });
+    for (const id of stored.destinations.keys()) if (!checked.destinations.has(id)) plan.push({ kind: 'destination', id, action: 'delete' });
+  }
+  return plan;
+}
+
+const SYMBOLS: Record<Action, string> = { create: colors.green('+'), change: colors.yellow('~'), unchanged: colors.dim('='), delete: colors.red('-') };
+
+function printPlan(plan: readonly PlanItem[]): void {
+  for (const item of plan) console.log(`  ${SYMBOLS[item.action]} ${item.kind} ${item.id}${item.action === 'unchanged' ? colors.dim(' (unchanged)') : ` (${item.action})`}`);
+}
+
+/** Brings Temporal back in line with the database after a failed apply (the transaction was rolled back). */
+async function restoreSchedules(db: AppDb, temporal: Client, taskQueue: string, touched: readonly string[]): Promise<void> {
+  const deployment = await readDeployment(db);
+  if (!deployment) return;
+  const existing = new Set((await listActivations(db)).map((activation) => activation.id));
+  for (const id of touched) {
+    try {
+      if (existing.has(id)) {
+        const stored = await loadActivation(db, id);
+        await ensureSchedule(temporal, { activation: stored.activation, taskQueue, deploymentId: deployment.deploymentId, pausedNote: stored.pausedNote });
+      } else {
+        await deleteSchedule(temporal, id);
+      }
+    } catch {
+      // Best effort: `sync-schedules` repairs what is left.
+    }
+  }
+}
+
+export interface ApplyOptions {
+  prune?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `apply`: validates like `validate` (sources included), shows the plan, then saves every
+ * destination and activation and syncs their schedules as one unit: if anything fails, nothing
+ * is saved and the schedules are put back as they were.
+ */
+export async function applyCommand(paths: string[], options: ApplyOptions): Promise<void> {
+  const entries = await readConfigEntries(paths);
+  await withServices(
+    async (services) => {
+      const { db, temporal, env } = services;
+      const checked = await checkEntries(entries, db);
+      const problems = [...checked.problems, ...(checked.problems.length === 0 ? await checkSources(services.warehouse, checked) : [])];
+      if (problems.length > 0) {
+        if (options.json) printJson({ applied: false, problems });
+        else printProblems(problems);
+        throw new CliError(`${problems.length} problem(s); nothing was saved`);
+      }
+      const plan = await planOf(db, checked, options.prune ?? false);
+      if (!options.json) {
+        console.log('Plan:');
+        printPlan(plan);
+      }
+      const deployment = await claimDeployment(db, cliEnv().devMode ? 'dev' : 'production').catch(async () => readDeployment(db));
+      if (!deployment) throw new CliError('the app database has no deployment record');
+      const touched = plan.filter((item) => item.kind === 'activation').map((item) => item.id);
+      try {
+        await db.transaction().execute(async (trx) => {
+          for (const destination of checked.destinations.values()) await saveDestination(trx, destination);
+          for (const { config } of checked.activations.values()) await saveActivation(trx, config);
+          for (const item of plan.filter((candidate) => candidate.action === 'delete')) {
+            if (item.kind === 'activation') await deleteActivation(trx, item.id);
+          }
+          for (const item of plan.filter((candidate) => candidate.action === 'delete' && candidate.kind === 'destination')) {
+            await deleteDestination(trx, item.id);
+          }
+          for (const item of plan) {
+            if (item.kind !== 'activation') continue;
+            if (item.action === 'delete') {
+              await deleteSchedule(temporal, item.id);
+              continue;
+            }
+            const stored = await loadActivation(trx, item.id);
+            await ensureSchedule(temporal, { activation: stored.activation, taskQueue: env.TEMPORAL_TASK_QUEUE, deploymentId: deployment.deploymentId, pausedNote: stored.pausedNote });
+          }
+        });
+      } catch (error) {
+        await restoreSchedules(db, temporal, env.TEMPORAL_TASK_QUEUE, touched);
+        throw error;
+      }
+      if (options.json) printJson({ applied: true, plan });
+      else {
+        const changed = plan.filter((item) => item.action !== 'unchanged').length;
+        console.log(`${colors.green('✓')} applied: ${changed} change(s), schedules in sync`);
+        if (isTerminal && plan.some((item) => item.kind === 'activation' && item.action === 'create')) {
+          console.log(colors.dim('  next: `npm run cli -- dry-run <activation>` to preview, `npm run cli -- run <activation>` to run now'));
+        }
+      }
+    },
+    { migrate: true },
+  );
+}

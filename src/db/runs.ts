@@ -1,0 +1,106 @@
+import type { Selectable } from 'kysely';
+import type { FailureKind, FinishRunInput, RunSummary } from '../workflows/types.ts';
+import { watermarkText } from './config-store.ts';
+import type { AppDb } from './database.ts';
+import type { LedgerStatus, RunsTable } from './schema.ts';
+
+export function toRunSummary(run: Selectable<RunsTable>): RunSummary {
+  return {
+    runId: run.id,
+    activationId: run.activation_id,
+    status: run.status,
+    startedAt: run.started_at.toISOString(),
+    finishedAt: run.finished_at?.toISOString() ?? null,
+    error: run.error,
+    failureKind: run.failure_kind as FailureKind | null,
+    fullScan: run.full_scan,
+    sourceRows: run.source_rows,
+    newRows: run.new_rows,
+    reconsidered: run.reconsidered,
+    duplicateKeys: run.duplicate_keys,
+    nullKeys: run.null_keys,
+    baselineRows: run.baseline_rows,
+    retriedRows: run.retried_rows,
+    sent: run.sent,
+    rejected: run.rejected,
+    failed: run.failed,
+    abandoned: run.abandoned,
+    skippedAlreadySent: run.skipped_already_sent,
+    inDoubt: run.in_doubt,
+    watermarkBefore: watermarkText(run.watermark_before),
+    watermarkAfter: watermarkText(run.watermark_after),
+  };
+}
+
+export async function getRunSummary(db: AppDb, runId: number): Promise<RunSummary | undefined> {
+  const run = await db.selectFrom('app.runs').selectAll().where('id', '=', runId).executeTakeFirst();
+  return run ? toRunSummary(run) : undefined;
+}
+
+export async function listRunSummaries(
+  db: AppDb,
+  filter: { activationId?: string; status?: RunSummary['status']; limit: number },
+): Promise<RunSummary[]> {
+  let query = db.selectFrom('app.runs').selectAll();
+  if (filter.activationId !== undefined) query = query.where('activation_id', '=', filter.activationId);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  const runs = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+  return runs.map(toRunSummary);
+}
+
+/**
+ * Ends a run: counts its ledger rows by status, and on success moves the watermark (never
+ * backwards) and records a full scan. A run already ended is returned as it is.
+ */
+export async function finishRunRecord(db: AppDb, input: FinishRunInput): Promise<RunSummary> {
+  return await db.transaction().execute(async (trx) => {
+    const run = await trx.selectFrom('app.runs').selectAll().where('id', '=', input.runId).forUpdate().executeTakeFirstOrThrow();
+    if (run.status !== 'running') return toRunSummary(run);
+    const counts = await trx
+      .selectFrom('app.ledger')
+      .select((eb) => [
+        'status',
+        eb.fn.countAll<number>().as('count'),
+        eb.fn.count<number>(eb.case().when('in_doubt', '=', true).then(1).end()).as('in_doubt'),
+      ])
+      .where('last_run_id', '=', input.runId)
+      .groupBy('status')
+      .execute();
+    const countOf = (...statuses: LedgerStatus[]) =>
+      counts.filter((row) => statuses.includes(row.status)).reduce((total, row) => total + Number(row.count), 0);
+    const inDoubt = counts.reduce((total, row) => total + Number(row.in_doubt), 0);
+    const succeeded = input.outcome === 'succeeded';
+    // The watermark moves only when a run succeeded, and never backwards.
+    const maxCursor = typeof run.max_cursor === 'string' ? run.max_cursor : null;
+    const before = typeof run.watermark_before === 'string' ? run.watermark_before : null;
+    const watermarkAfter = succeeded && maxCursor !== null && (before === null || Date.parse(maxCursor) > Date.parse(before)) ? maxCursor : before;
+    const finished = await trx
+      .updateTable('app.runs')
+      .set({
+        status: input.outcome,
+        finished_at: new Date(),
+        error: input.error ?? null,
+        failure_kind: succeeded ? null : (input.failureKind ?? 'transient'),
+        sent: countOf('sent'),
+        rejected: countOf('rejected'),
+        failed: countOf('failed', 'pending', 'sending', 'new'),
+        abandoned: countOf('abandoned'),
+        in_doubt: inDoubt,
+        watermark_after: watermarkAfter === null ? null : JSON.stringify(watermarkAfter),
+      })
+      .where('id', '=', input.runId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (succeeded && (watermarkAfter !== null || run.full_scan)) {
+      await trx
+        .updateTable('app.activations')
+        .set({
+          ...(watermarkAfter !== null ? { watermark: JSON.stringify(watermarkAfter) } : {}),
+          ...(run.full_scan ? { last_full_scan_at: run.started_at } : {}),
+        })
+        .where('id', '=', run.activation_id)
+        .execute();
+    }
+    return toRunSummary(finished);
+  });
+}

@@ -1,0 +1,144 @@
+import { sql, type RawBuilder } from 'kysely';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { compile } from '../db/compile.ts';
+import { copySegmentFingerprints, copySegmentKeys, readRowsByKeys, type ScanRange } from '../source/read.ts';
+import type { SourceShape } from '../source/shape.ts';
+import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
+
+/** Rejected rows looked up by key to see whether they changed; beyond this many, their fingerprints are streamed instead. */
+const REJECTED_LOOKUP_LIMIT = 20_000;
+const LOOKUP_CHUNK = 5_000;
+const ISO_MILLIS = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"';
+
+export interface ScanStats {
+  /** rows scanned, duplicates and rows without a key included */
+  rows: number;
+  distinctKeys: number;
+  nullKeys: number;
+  /** the highest cursor value scanned, as an ISO timestamp */
+  maxCursor: string | null;
+}
+
+/**
+ * One diff of a segment against an activation's ledger, in a session of the app database: the
+ * segment's keys are streamed into session tables (`tpi_scan`, then `tpi_keys`: one row per key
+ * with its number of copies), and the diff is SQL over them. Nothing here writes the ledger; the
+ * caller does, in its own transaction on `client`. No app transaction is open while the
+ * warehouse is read.
+ */
+export class ScanSession {
+  private healthy = true;
+
+  private constructor(
+    readonly client: pg.PoolClient,
+    private readonly warehouse: Warehouse,
+    private readonly shape: SourceShape,
+    private readonly range: ScanRange,
+    private readonly limits: ReadLimits,
+  ) {}
+
+  static async open(pool: pg.Pool, warehouse: Warehouse, shape: SourceShape, range: ScanRange, limits: ReadLimits): Promise<ScanSession> {
+    return new ScanSession(await pool.connect(), warehouse, shape, range, limits);
+  }
+
+  async query<Row>(raw: RawBuilder<Row>): Promise<Row[]> {
+    const compiled = compile(raw);
+    const result = await this.client.query({ text: compiled.sql, values: [...compiled.parameters] });
+    return result.rows as Row[];
+  }
+
+  /** Streams the keys in the scan range from the warehouse (by COPY, unparsed) and groups them. */
+  async load(): Promise<void> {
+    try {
+      await this.client.query('create temp table tpi_scan (row_key text, cursor_at timestamptz)');
+      await copySegmentKeys(this.warehouse, this.shape, this.range, this.limits, this.client.query(copyFrom('copy tpi_scan from stdin')));
+      await this.client.query(
+        'create temp table tpi_keys as select row_key, count(*)::int as copies, max(cursor_at) as cursor_at from tpi_scan group by row_key',
+      );
+      await this.client.query('analyze tpi_keys');
+    } catch (error) {
+      this.healthy = false;
+      throw error;
+    }
+  }
+
+  async stats(): Promise<ScanStats> {
+    const [stats] = await this.query(
+      sql<{ rows: number; distinct_keys: number; null_keys: number; max_cursor: string | null }>`
+        select coalesce(sum(copies), 0)::int as rows,
+               count(row_key)::int as distinct_keys,
+               coalesce(sum(copies) filter (where row_key is null), 0)::int as null_keys,
+               to_char(max(cursor_at) at time zone 'UTC', ${ISO_MILLIS}) as max_cursor
+          from tpi_keys`,
+    );
+    return { rows: stats?.rows ?? 0, distinctKeys: stats?.distinct_keys ?? 0, nullKeys: stats?.null_keys ?? 0, maxCursor: stats?.max_cursor ?? null };
+  }
+
+  /** Keys in the scan the activation's ledger does not know, in key order. */
+  async unknownKeys(activationId: string, limit: number): Promise<string[]> {
+    const rows = await this.query(
+      sql<{ row_key: string }>`
+        select k.row_key from tpi_keys k
+         where k.row_key is not null
+           and not exists (select 1 from app.ledger l where l.activation_id = ${activationId} and l.row_key = k.row_key)
+         order by k.row_key limit ${limit}`,
+    );
+    return rows.map((row) => row.row_key);
+  }
+
+  /** How the scanned keys stand in the ledger: unknown ones (status null) and each status's count. */
+  async ledgerStatuses(activationId: string): Promise<Map<string | null, number>> {
+    const rows = await this.query(
+      sql<{ status: string | null; count: number }>`
+        select l.status, count(*)::int as count from tpi_keys k
+          left join app.ledger l on l.activation_id = ${activationId} and l.row_key = k.row_key
+         where k.row_key is not null group by l.status`,
+    );
+    return new Map(rows.map((row) => [row.status, row.count]));
+  }
+
+  /** Ledger ids of rejected rows in the scan whose mapped values are no longer what was rejected. */
+  async changedRejectedRows(activationId: string): Promise<number[]> {
+    const rejected = await this.query(
+      sql<{ id: number; row_key: string; fingerprint: string | null }>`
+        select l.id::int as id, l.row_key, l.fingerprint from app.ledger l join tpi_keys k on k.row_key = l.row_key
+         where l.activation_id = ${activationId} and l.status = 'rejected'`,
+    );
+    if (rejected.length === 0) return [];
+    if (rejected.length <= REJECTED_LOOKUP_LIMIT) {
+      const changed: number[] = [];
+      for (let start = 0; start < rejected.length; start += LOOKUP_CHUNK) {
+        const chunk = rejected.slice(start, start + LOOKUP_CHUNK);
+        const current = await readRowsByKeys(this.warehouse, this.shape, chunk.map((row) => row.row_key), this.limits, { fingerprintsOnly: true });
+        for (const row of chunk) {
+          const now = current.get(row.row_key);
+          if (now && now.fingerprint !== row.fingerprint) changed.push(row.id);
+        }
+      }
+      return changed;
+    }
+    await this.client.query('create temp table tpi_fingerprints (row_key text, fingerprint text)');
+    await copySegmentFingerprints(this.warehouse, this.shape, this.range, this.limits, this.client.query(copyFrom('copy tpi_fingerprints from stdin')));
+    const changed = await this.query(
+      sql<{ id: number }>`
+        select distinct l.id::int as id from app.ledger l join tpi_fingerprints f on f.row_key = l.row_key
+         where l.activation_id = ${activationId} and l.status = 'rejected' and l.fingerprint is distinct from f.fingerprint`,
+    );
+    return changed.map((row) => row.id);
+  }
+
+  markBroken(): void {
+    this.healthy = false;
+  }
+
+  /** Drops the session tables; a connection that failed mid-way (half a COPY, say) is discarded rather than reused. */
+  async close(): Promise<void> {
+    if (this.healthy) {
+      await this.client.query('drop table if exists tpi_scan, tpi_keys, tpi_fingerprints').catch(() => {
+        this.healthy = false;
+      });
+    }
+    this.client.release(!this.healthy);
+  }
+}
