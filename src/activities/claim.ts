@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { sql } from 'kysely';
+import { CLAIMABLE_STATUSES, SENDABLE_STATUSES } from '../db/ledger-statuses.ts';
 import { prepareRow, type PreparedRow } from '../domain/index.ts';
 import { toSourceError } from '../source/errors.ts';
 import { readRowsByKeys } from '../source/read.ts';
@@ -25,7 +26,7 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
       .select(['id', 'row_key', 'status'])
       .where('last_run_id', '=', runId)
       .where('id', '>', afterId)
-      .where('status', 'in', ['new', 'pending', 'failed'])
+      .where('status', 'in', CLAIMABLE_STATUSES)
       .orderBy('id')
       .limit(batchSize)
       .execute();
@@ -97,7 +98,7 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
       .selectFrom('app.ledger')
       .select('id')
       .where('id', 'in', rows.map((row) => row.id))
-      .where('status', 'in', ['pending', 'failed'])
+      .where('status', 'in', SENDABLE_STATUSES)
       .orderBy('id')
       .execute();
     return {

@@ -1,23 +1,14 @@
 import { sql, type Transaction } from 'kysely';
 import { ConfigValidationError, NotFoundError, loadActivation, type StoredActivation } from '../db/config-store.ts';
 import type { Database, LedgerStatus } from '../db/schema.ts';
-import { finishRunRecord, getRunSummary } from '../db/runs.ts';
-import { parseDuration } from '../domain/index.ts';
+import { finishRunRecord, getRunSummary, isYoungCliRun } from '../db/runs.ts';
+import { RETRYABLE_STATUSES } from '../db/ledger-statuses.ts';
+import { needsFullScan } from '../detection/range.ts';
 import type { FinishRunInput, RunSummary, StartRunResult } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { misconfigured } from './failures.ts';
 
-/** Ledger statuses a later run picks up again: never attempted, interrupted, or failed for transient reasons. */
-export const RETRYABLE_STATUSES: readonly LedgerStatus[] = ['new', 'pending', 'sending', 'failed'];
-
 type Trx = Transaction<Database>;
-
-/** Whether this run reads the whole segment or only rows at or after (watermark − look-back). */
-export function needsFullScan(stored: StoredActivation, lastFullScanAt: Date | null, now: Date): boolean {
-  const { cursor } = stored.activation;
-  if (!cursor || stored.watermark === null || lastFullScanAt === null) return true;
-  return now.getTime() - lastFullScanAt.getTime() >= parseDuration(cursor.fullScanEvery);
-}
 
 export function createRunActivities(deps: ActivityDeps) {
   const { db } = deps;
@@ -41,13 +32,13 @@ export function createRunActivities(deps: ActivityDeps) {
     const { activation, destination } = stored;
     const running = await db
       .selectFrom('app.runs')
-      .select(['id', 'workflow_id', 'retried_rows'])
+      .select(['id', 'workflow_id', 'retried_rows', 'started_at'])
       .where('activation_id', '=', activation.id)
       .where('status', '=', 'running')
       .executeTakeFirst();
     if (!running) return undefined;
     if (running.workflow_id === workflowId) return { runId: running.id, concurrency: activation.concurrency, retriedRows: running.retried_rows };
-    if (await deps.isWorkflowOpen(running.workflow_id)) {
+    if (isYoungCliRun(running.workflow_id, running.started_at) || (await deps.isWorkflowOpen(running.workflow_id))) {
       const reason = `run ${running.id} (workflow ${running.workflow_id}) is still in progress`;
       const skipped = await db
         .insertInto('app.runs')

@@ -4,7 +4,9 @@ import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.
 import { pacingKey, reserveSlot, slotIntervalMs } from '../db/pacing.ts';
 import {
   createTrustpilotClient,
+  healthOf,
   isTrustpilotError,
+  mayHaveBeenAccepted,
   type TrustpilotClient,
   type TrustpilotCredentials,
   type TrustpilotError,
@@ -20,24 +22,6 @@ import type { RunConfig, RunContext } from './run-context.ts';
 const LEDGER_WRITE_ALLOWANCE_MS = 50;
 // 250 ms doubling to 5 s: about a minute of database outage.
 const RECORD_SENT_ATTEMPTS = 16;
-
-// Failures that prove the request never reached Trustpilot's invitation service.
-const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/**
- * Whether a failed call may nevertheless have created the invitation: a lost connection or a
- * timeout after sending, or a 5xx from a gateway in front of the service. A 429 was refused
- * before any work, and a refused connection never carried the request.
- */
-export function mayHaveBeenAccepted(error: TrustpilotError): boolean {
-  if (error.status !== undefined) return error.status >= 500;
-  return !(error.errorCode !== undefined && NEVER_SENT_CODES.has(error.errorCode));
-}
-
-/** Trustpilot looks down (not merely busy): these count towards the run's circuit breaker. */
-export function looksDown(error: TrustpilotError): boolean {
-  return error.kind === 'retryable' && error.status !== 429;
-}
 
 /** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
 async function sleepUntil(context: Context, time: number): Promise<void> {
@@ -149,17 +133,17 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
         return 'rejected';
       }
       // A misconfigured activation leaves the row itself fine: it is kept for the next run.
-      const down = looksDown(error);
-      const inDoubt = error.kind === 'retryable' && mayHaveBeenAccepted(error);
+      const health = healthOf(error);
+      const inDoubt = mayHaveBeenAccepted(error);
       countInvitation(config.activation.id, inDoubt ? 'in_doubt' : 'failed');
       const inARow = await recordFailure(db, input, {
         status: 'failed',
         errorClass: error.kind,
         message: error.message,
         inDoubt,
-        health: down ? 'down' : error.status === undefined || error.status === 429 ? 'unknown' : 'answered',
+        health,
       });
-      if (down && inARow >= breakerLimit) throw unavailable(`${breakerReason(config, breakerLimit)}; the last: ${error.message}`);
+      if (health === 'down' && inARow >= breakerLimit) throw unavailable(`${breakerReason(config, breakerLimit)}; the last: ${error.message}`);
       throw retryOrStop(error, activity.info.attempt);
     }
 

@@ -1,210 +1,312 @@
-import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
-import { InvitationsClient } from '../client.ts';
-import { readEnv } from '../config/env.ts';
-import { ConfigValidationError, NotFoundError, getDestination, saveActivation, saveDestination } from '../db/config-store.ts';
-import { destinationConfigSchema, parseConfigs, type DestinationConfig } from '../domain/index.ts';
-import { resolveCredentials } from '../activities/credentials.ts';
-import { createTrustpilotClient, isTrustpilotError } from '../trustpilot/index.ts';
-import { openServices, type Services } from '../runtime/services.ts';
-import { formatRunLine } from '../dev/run-watcher.ts';
-import type { RunSummary } from '../workflows/types.ts';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 
-async function withClient<T>(action: (client: InvitationsClient, services: Services) => Promise<T>): Promise<T> {
-  const env = readEnv();
-  const services = await openServices(env, { migrate: true });
-  try {
-    return await action(new InvitationsClient({ temporal: services.temporal, db: services.db, taskQueue: env.TEMPORAL_TASK_QUEUE }), services);
-  } finally {
-    await services.close();
-  }
-}
+/**
+ * The operator's command line. Each command's module is loaded only when that command runs, so
+ * `--help` and quick commands do not pay for the Temporal client or the database driver.
+ */
 
-function printSummary(summary: RunSummary, json: boolean): void {
-  if (json) console.log(JSON.stringify(summary, null, 2));
-  else console.log(formatRunLine(summary));
-}
+const LEDGER_STATUSES = ['new', 'pending', 'sending', 'sent', 'failed', 'rejected', 'baseline', 'abandoned'] as const;
+const RUN_STATUSES = ['running', 'succeeded', 'failed', 'skipped', 'abandoned'] as const;
 
 function positiveInt(value: string): number {
-  const parsed = Number.parseInt(value, 10);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive whole number');
   return parsed;
 }
 
-interface ConfigFile {
-  destinations?: unknown[];
-  activations?: unknown[];
+function keyList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((key) => key.trim()).filter((key) => key !== '')];
 }
 
-function asConfigFile(content: unknown, file: string): ConfigFile {
-  if (typeof content !== 'object' || content === null) throw new Error(`${file}: expected a JSON object`);
-  if ('destinations' in content || 'activations' in content) return content as ConfigFile;
-  if ('destinationId' in content) return { activations: [content] };
-  return { destinations: [content] };
+function example(command: Command, ...lines: string[]): Command {
+  return command.addHelpText('after', `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((line) => `  $ npm run cli -- ${line}`).join('\n')}\n`);
 }
 
 const program = new Command()
-  .name('trustpilot-invitations')
-  .description('Send Trustpilot review invitations from warehouse segments')
-  .showHelpAfterError();
+  .name('cli')
+  .description(
+    'Operate Trustpilot review invitations: configure destinations and activations, run them, inspect runs and rows.\n' +
+      'While `npm start` runs, every command reaches it with no variable set; otherwise set DATABASE_URL, WAREHOUSE_DATABASE_URL and TEMPORAL_ADDRESS.',
+  )
+  .showHelpAfterError('(add --help for usage and an example)')
+  .configureHelp({ sortSubcommands: false });
 
-program
-  .command('run')
-  .description('start a run of an activation now and wait for its summary')
-  .argument('<activationId>')
-  .option('--json', 'print the summary as JSON')
-  .action(async (activationId: string, options: { json?: boolean }) => {
-    const summary = await withClient((client) => client.runNow(activationId));
-    printSummary(summary, options.json ?? false);
-    if (summary.status === 'failed') process.exitCode = 2;
+// ---- configuration ----------------------------------------------------------------------------
+
+example(
+  program
+    .command('validate')
+    .description('check destination and activation files (and, with a database, each activation against its source) without saving anything')
+    .argument('<paths...>', 'JSON files, or folders of them')
+    .option('--json', 'print the result as JSON'),
+  'validate examples/',
+  'validate my-activation.json --json',
+).action(async (paths: string[], options: { json?: boolean }) => {
+  const { validateCommand } = await import('./commands/config.ts');
+  await validateCommand(paths, options);
+});
+
+example(
+  program
+    .command('apply')
+    .description('validate, show the plan (create / change / unchanged / delete), then save everything and sync schedules, all or nothing')
+    .argument('<paths...>', 'JSON files, or folders of them')
+    .option('--prune', 'delete destinations and activations the files no longer name (ledgers are kept)')
+    .option('--json', 'print the result as JSON'),
+  'apply examples/',
+  'apply config/ --prune',
+).action(async (paths: string[], options: { prune?: boolean; json?: boolean }) => {
+  const { applyCommand } = await import('./commands/config.ts');
+  await applyCommand(paths, options);
+});
+
+example(
+  program.command('list').description('destinations and activations: schedule state, next run, last run').option('--json', 'print JSON'),
+  'list',
+).action(async (options: { json?: boolean }) => {
+  const { listCommand } = await import('./commands/activations.ts');
+  await listCommand(options);
+});
+
+example(
+  program
+    .command('show')
+    .description('one activation (configuration, schedule, recent runs, ledger counts) or destination')
+    .argument('<id>', 'an activation or destination id')
+    .option('--json', 'print JSON'),
+  'show demo-orders',
+).action(async (id: string, options: { json?: boolean }) => {
+  const { showCommand } = await import('./commands/activations.ts');
+  await showCommand(id, options);
+});
+
+example(
+  program
+    .command('pause')
+    .description("pause an activation's schedule (kept across apply until `resume`)")
+    .argument('<activation>')
+    .option('--reason <text>', 'shown on the schedule in the Temporal UI', 'paused by an operator'),
+  'pause demo-orders --reason "catalogue upload pending"',
+).action(async (activation: string, options: { reason: string }) => {
+  const { pauseCommand } = await import('./commands/activations.ts');
+  await pauseCommand(activation, options.reason);
+});
+
+example(program.command('resume').description("resume an activation's schedule").argument('<activation>'), 'resume demo-orders').action(
+  async (activation: string) => {
+    const { resumeCommand } = await import('./commands/activations.ts');
+    await resumeCommand(activation);
+  },
+);
+
+example(
+  program
+    .command('delete')
+    .description('delete an activation (and its schedule) or a destination; an activation\'s ledger is kept unless --purge-ledger')
+    .addArgument(new Argument('<kind>', 'activation or destination').choices(['activation', 'destination']))
+    .argument('<id>')
+    .option('--purge-ledger', 'also delete the activation\'s ledger and runs: re-created later, it would invite every row again')
+    .option('--yes', 'confirm'),
+  'delete activation old-orders --yes',
+).action(async (kind: 'activation' | 'destination', id: string, options: { purgeLedger?: boolean; yes?: boolean }) => {
+  const { deleteCommand } = await import('./commands/activations.ts');
+  await deleteCommand(kind, id, options);
+});
+
+// ---- runs -------------------------------------------------------------------------------------
+
+example(
+  program
+    .command('run')
+    .description('run an activation now; waits with live progress (JSON lines when not on a terminal) and prints the summary')
+    .argument('<activation>')
+    .option('--no-wait', 'print the run and workflow ids and return')
+    .option('--json', 'print only the final summary, as JSON'),
+  'run demo-orders',
+  'run demo-orders --no-wait',
+).action(async (activation: string, options: { wait: boolean; json?: boolean }) => {
+  const { runCommand } = await import('./commands/runs.ts');
+  await runCommand(activation, options);
+});
+
+example(
+  program
+    .command('trigger')
+    .description("start the activation's schedule now (skipped if a run is in progress); prints the workflow id")
+    .argument('<activation>'),
+  'trigger demo-orders',
+).action(async (activation: string) => {
+  const { triggerCommand } = await import('./commands/runs.ts');
+  await triggerCommand(activation);
+});
+
+example(
+  program
+    .command('runs')
+    .description('recent runs, newest first')
+    .argument('[activation]', 'only this activation')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(RUN_STATUSES))
+    .option('--limit <n>', 'how many', positiveInt, 20)
+    .option('--json', 'print JSON'),
+  'runs demo-orders --limit 5',
+  'runs --status failed',
+).action(async (activation: string | undefined, options: { status?: (typeof RUN_STATUSES)[number]; limit: number; json?: boolean }) => {
+  const { runsCommand } = await import('./commands/runs.ts');
+  await runsCommand(activation, options);
+});
+
+example(
+  program.command('progress').description("the running run's live progress").argument('<activation>').option('--json', 'print JSON'),
+  'progress demo-orders',
+).action(async (activation: string, options: { json?: boolean }) => {
+  const { progressCommand } = await import('./commands/runs.ts');
+  await progressCommand(activation, options);
+});
+
+example(
+  program
+    .command('recover')
+    .description('end a stuck run (e.g. after an incompatible deploy): terminates its workflow and releases the run lock; its rows go to the next run')
+    .argument('<activation>')
+    .option('--yes', 'confirm'),
+  'recover demo-orders --yes',
+).action(async (activation: string, options: { yes?: boolean }) => {
+  const { recoverCommand } = await import('./commands/runs.ts');
+  await recoverCommand(activation, options);
+});
+
+// ---- rows -------------------------------------------------------------------------------------
+
+example(
+  program
+    .command('rows')
+    .description("an activation's ledger rows: source key, status, attempts, reason (never the row's data)")
+    .argument('<activation>')
+    .addOption(new Option('--status <status>', 'only rows in this status').choices(LEDGER_STATUSES))
+    .option('--run <id>', 'only rows last handled by this run', positiveInt)
+    .option('--key <keys>', 'only these source keys (comma-separated, repeatable)', keyList)
+    .option('--limit <n>', 'how many', positiveInt, 50)
+    .option('--json', 'print JSON'),
+  'rows demo-orders --status rejected',
+  'rows demo-orders --key ORD-000013',
+).action(
+  async (activation: string, options: { status?: (typeof LEDGER_STATUSES)[number]; run?: number; key?: string[]; limit: number; json?: boolean }) => {
+    const { rowsCommand } = await import('./commands/rows.ts');
+    await rowsCommand(activation, options);
+  },
+);
+
+example(
+  program
+    .command('requeue')
+    .description('put failed, abandoned or rejected rows back in line for the next run (rejected rows are re-read and rebuilt)')
+    .argument('<activation>')
+    .addOption(new Option('--status <status>', 'which rows').choices(['failed', 'abandoned', 'rejected']).makeOptionMandatory())
+    .option('--keys <keys>', 'only these source keys (comma-separated)', keyList)
+    .option('--json', 'print JSON'),
+  'requeue demo-orders --status abandoned',
+  'requeue demo-orders --status rejected --keys ORD-000013,ORD-000110',
+).action(async (activation: string, options: { status: 'failed' | 'abandoned' | 'rejected'; keys?: string[]; json?: boolean }) => {
+  const { requeueCommand } = await import('./commands/rows.ts');
+  await requeueCommand(activation, options);
+});
+
+example(
+  program
+    .command('dry-run')
+    .description('what a run would do now, sending and recording nothing: new rows, rejections by reason, example payloads (masked)')
+    .argument('<activation>')
+    .option('--sample <n>', 'new rows to build and validate', positiveInt, 1000)
+    .option('--json', 'print JSON'),
+  'dry-run demo-orders',
+).action(async (activation: string, options: { sample: number; json?: boolean }) => {
+  const { dryRunCommand } = await import('./commands/preview.ts');
+  await dryRunCommand(activation, options);
+});
+
+example(
+  program
+    .command('test-row')
+    .description('build and validate one row\'s invitation; with --send, send exactly that one and record it in the ledger as a run would')
+    .argument('<activation>')
+    .requiredOption('--key <key>', "the row's primary key (a JSON array of texts for a composite key)")
+    .option('--send', 'send it to Trustpilot')
+    .option('--json', 'print JSON'),
+  'test-row demo-orders --key ORD-000042',
+  'test-row demo-orders --key ORD-000042 --send',
+).action(async (activation: string, options: { key: string; send?: boolean; json?: boolean }) => {
+  const { testRowCommand } = await import('./commands/preview.ts');
+  await testRowCommand(activation, options);
+});
+
+// ---- Trustpilot -------------------------------------------------------------------------------
+
+example(
+  program
+    .command('check')
+    .description("prove a destination's credentials and ids: obtains a token, confirms the business unit, lists its templates")
+    .argument('<destination>')
+    .option('--json', 'print JSON'),
+  'check demo-trustpilot',
+).action(async (destination: string, options: { json?: boolean }) => {
+  const { checkCommand } = await import('./commands/trustpilot.ts');
+  await checkCommand(destination, options);
+});
+
+example(
+  program
+    .command('erase')
+    .description('GDPR erasure: delete the invitation data Trustpilot holds for these customers (irreversible)')
+    .argument('<destination>')
+    .requiredOption('--emails-file <path>', 'a file with one email address per line (kept out of shell history and logs)')
+    .option('--yes', 'confirm that the erasure is intended'),
+  'erase acme-trustpilot --emails-file erase.txt --yes',
+).action(async (destination: string, options: { emailsFile: string; yes?: boolean }) => {
+  const { eraseCommand } = await import('./commands/trustpilot.ts');
+  await eraseCommand(destination, options);
+});
+
+// ---- set-up -----------------------------------------------------------------------------------
+
+example(
+  program.command('sync-schedules').description("(re)create every activation's Temporal schedule; reports a failing one by id and carries on"),
+  'sync-schedules',
+).action(async () => {
+  const { syncSchedulesCommand } = await import('./commands/admin.ts');
+  await syncSchedulesCommand();
+});
+
+example(
+  program.command('register-search-attributes').description('register the search attributes runs carry on the Temporal namespace (once per cluster)'),
+  'register-search-attributes',
+).action(async () => {
+  const { registerSearchAttributesCommand } = await import('./commands/admin.ts');
+  await registerSearchAttributesCommand();
+});
+
+example(
+  program
+    .command('reader-sql')
+    .description('print the SQL that creates the least-privilege reader role segments are read with, granted what the activations read')
+    .option('--role <name>', 'the role to create', 'trustpilot_segment_reader')
+    .option('--database <name>', 'the warehouse database'),
+  'reader-sql --database analytics',
+).action(async (options: { role: string; database?: string }) => {
+  const { readerSqlCommand } = await import('./commands/admin.ts');
+  await readerSqlCommand(options);
+});
+
+async function main(): Promise<void> {
+  // `cli list | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
   });
-
-program
-  .command('apply')
-  .description('validate and save destinations and activations from JSON files, and sync their schedules')
-  .argument('<files...>')
-  .action(async (files: string[]) => {
-    await withClient(async (client, services) => {
-      for (const file of files) {
-        const config = asConfigFile(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
-        for (const destination of config.destinations ?? []) {
-          const saved = await saveDestination(services.db, destination);
-          console.log(`destination ${saved.id}: saved`);
-        }
-        for (const activation of config.activations ?? []) {
-          const saved = await saveActivation(services.db, activation);
-          await client.ensureSchedule(saved.activation.id);
-          console.log(`activation ${saved.activation.id}: saved, schedule in sync`);
-        }
-      }
-    });
-  });
-
-program
-  .command('runs')
-  .description('list the recent runs of an activation')
-  .argument('<activationId>')
-  .option('--limit <n>', 'how many', positiveInt, 20)
-  .option('--json', 'print JSON')
-  .action(async (activationId: string, options: { limit: number; json?: boolean }) => {
-    const runs = await withClient((client) => client.recentRuns(activationId, options.limit));
-    if (options.json) console.log(JSON.stringify(runs, null, 2));
-    else for (const run of runs) console.log(formatRunLine(run));
-  });
-
-const LEDGER_STATUSES = ['pending', 'sending', 'sent', 'failed', 'rejected', 'baseline', 'abandoned'] as const;
-
-program
-  .command('rows')
-  .description("list an activation's ledger rows: source key, status, attempts and the reason of the last failure")
-  .argument('<activationId>')
-  .option('--status <status>', `only rows in this status (${LEDGER_STATUSES.join(', ')})`, (value: string) => {
-    if (!(LEDGER_STATUSES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LEDGER_STATUSES.join(', ')}`);
-    return value as (typeof LEDGER_STATUSES)[number];
-  })
-  .option('--limit <n>', 'how many', positiveInt, 50)
-  .option('--json', 'print JSON')
-  .action(async (activationId: string, options: { status?: (typeof LEDGER_STATUSES)[number]; limit: number; json?: boolean }) => {
-    const rows = await withClient((client) => client.ledgerRows(activationId, { status: options.status, limit: options.limit }));
-    if (options.json) console.log(JSON.stringify(rows, null, 2));
-    else console.table(rows.map((row) => ({ key: row.rowKey, status: row.status, attempts: row.attempts, runs: row.runsAttempted, inDoubt: row.inDoubt, reason: row.error ?? '' })));
-  });
-
-function trustpilotFor(destination: DestinationConfig) {
-  const env = readEnv();
-  return createTrustpilotClient({
-    apiUrl: env.TRUSTPILOT_API_URL,
-    invitationsApiUrl: env.TRUSTPILOT_INVITATIONS_API_URL,
-    credentials: resolveCredentials(destination, process.env),
-  });
+  try {
+    await program.parseAsync();
+  } catch (error) {
+    const { reportFailure } = await import('./failure.ts');
+    process.exitCode = reportFailure(error);
+  }
 }
 
-program
-  .command('templates')
-  .description("list the destination's Trustpilot invitation templates (ids for serviceTemplateId / productTemplateId)")
-  .argument('<destinationId>')
-  .option('--json', 'print JSON')
-  .action(async (destinationId: string, options: { json?: boolean }) => {
-    await withClient(async (_client, services) => {
-      const destination = await getDestination(services.db, destinationId);
-      const templates = await trustpilotFor(destination).listTemplates(destination.businessUnitId);
-      if (options.json) console.log(JSON.stringify(templates, null, 2));
-      else console.table(templates);
-    });
-  });
-
-program
-  .command('erase')
-  .description("GDPR erasure: delete the invitation data Trustpilot holds for these customers (irreversible)")
-  .argument('<destinationId>')
-  .requiredOption('--emails-file <path>', 'a file with one email address per line (kept out of shell history and logs)')
-  .option('--yes', 'confirm that the erasure is intended')
-  .action(async (destinationId: string, options: { emailsFile: string; yes?: boolean }) => {
-    const emails = (await readFile(options.emailsFile, 'utf8'))
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#'));
-    if (emails.length === 0) throw new Error(`${options.emailsFile} lists no email address`);
-    if (!options.yes) throw new Error(`Erasing Trustpilot data for ${emails.length} customer(s) cannot be undone: add --yes to proceed`);
-    await withClient(async (_client, services) => {
-      const destination = await getDestination(services.db, destinationId);
-      await trustpilotFor(destination).deleteInvitationData(destination.businessUnitId, { customerEmails: emails });
-      console.log(`Trustpilot accepted the erasure request for ${emails.length} customer(s) of business unit ${destination.businessUnitId}`);
-    });
-  });
-
-program
-  .command('validate')
-  .description('check destination and activation JSON files without saving them; lists every problem')
-  .argument('<files...>')
-  .action(async (files: string[]) => {
-    let problems = 0;
-    for (const file of files) {
-      const config = asConfigFile(JSON.parse(await readFile(file, 'utf8')) as unknown, file);
-      const destinations = new Map<string, unknown>();
-      for (const destination of config.destinations ?? []) {
-        const parsed = destinationConfigSchema.safeParse(destination);
-        if (parsed.success) destinations.set(parsed.data.id, destination);
-        else {
-          problems += parsed.error.issues.length;
-          for (const issue of parsed.error.issues) console.log(`${file}: destination.${issue.path.join('.')}: ${issue.message}`);
-        }
-      }
-      for (const activation of config.activations ?? []) {
-        const destinationId = (activation as { destinationId?: unknown }).destinationId;
-        const result = parseConfigs(destinations.get(String(destinationId)) ?? {}, activation);
-        if (!result.ok) {
-          problems += result.issues.length;
-          for (const issue of result.issues) console.log(`${file}: ${issue.path}: ${issue.message}`);
-        }
-      }
-    }
-    if (problems > 0) {
-      console.log(`${problems} problem(s)`);
-      process.exitCode = 1;
-    } else console.log('valid');
-  });
-
-program
-  .command('trigger')
-  .description("trigger the activation's schedule now (skipped if a run is in progress)")
-  .argument('<activationId>')
-  .action(async (activationId: string) => {
-    await withClient((client) => client.triggerSchedule(activationId));
-    console.log(`schedule of ${activationId} triggered`);
-  });
-
-program
-  .command('sync-schedules')
-  .description('create or update the Temporal schedule of every activation')
-  .action(async () => {
-    const ids = await withClient((client) => client.ensureAllSchedules());
-    console.log(`schedules in sync: ${ids.join(', ') || '(no activations)'}`);
-  });
-
-program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigValidationError || error instanceof NotFoundError) console.error(error.message);
-  else if (isTrustpilotError(error)) console.error(`Error: ${error.message}${error.hint ? `\n  ${error.hint}` : ''}`);
-  else console.error(error instanceof Error ? `Error: ${error.message}` : String(error));
-  process.exit(1);
-});
+await main();

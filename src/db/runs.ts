@@ -4,6 +4,15 @@ import { watermarkText } from './config-store.ts';
 import type { AppDb } from './database.ts';
 import type { LedgerStatus, RunsTable } from './schema.ts';
 
+/** Workflow ids of runs the CLI makes itself (`test-row --send`): no workflow stands behind them. */
+export const CLI_RUN_PREFIX = 'cli-test-row';
+const CLI_RUN_MAX_MS = 10 * 60_000;
+
+/** Whether a 'running' run the CLI opened may still be at work (the run lock then holds). */
+export function isYoungCliRun(workflowId: string, startedAt: Date, now = Date.now()): boolean {
+  return workflowId.startsWith(CLI_RUN_PREFIX) && now - startedAt.getTime() < CLI_RUN_MAX_MS;
+}
+
 export function toRunSummary(run: Selectable<RunsTable>): RunSummary {
   return {
     runId: run.id,
@@ -39,11 +48,12 @@ export async function getRunSummary(db: AppDb, runId: number): Promise<RunSummar
 
 export async function listRunSummaries(
   db: AppDb,
-  filter: { activationId?: string; status?: RunSummary['status']; limit: number },
+  filter: { activationId?: string; status?: RunSummary['status']; withoutSkipped?: boolean; limit: number },
 ): Promise<RunSummary[]> {
   let query = db.selectFrom('app.runs').selectAll();
   if (filter.activationId !== undefined) query = query.where('activation_id', '=', filter.activationId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.withoutSkipped) query = query.where('status', '!=', 'skipped');
   const runs = await query.orderBy('id', 'desc').limit(filter.limit).execute();
   return runs.map(toRunSummary);
 }

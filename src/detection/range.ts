@@ -13,3 +13,10 @@ export function scanRangeFor(activation: ActivationConfig, run: { fullScan: bool
   if (Number.isNaN(watermark)) return {};
   return { cursorSince: new Date(watermark - parseDuration(cursor.lookback)).toISOString() };
 }
+
+/** Whether a run now reads the whole segment: no cursor, no watermark yet, or the last full scan is older than `cursor.fullScanEvery`. */
+export function needsFullScan(stored: { activation: ActivationConfig; watermark: string | null }, lastFullScanAt: Date | null, now: Date): boolean {
+  const { cursor } = stored.activation;
+  if (!cursor || stored.watermark === null || lastFullScanAt === null) return true;
+  return now.getTime() - lastFullScanAt.getTime() >= parseDuration(cursor.fullScanEvery);
+}

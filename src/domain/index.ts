@@ -9,3 +9,4 @@ export { findReadOnlySqlProblem } from './read-only-sql.ts';
 export * from './prepare-row.ts';
 export { PublicError } from './public-error.ts';
 export * from './run-summary.ts';
+export * from './mask.ts';

@@ -20,3 +20,4 @@ export type {
   TrustpilotClientOptions,
   TrustpilotCredentials,
 } from './types.ts';
+export { healthOf, looksDown, mayHaveBeenAccepted } from './call-outcome.ts';

@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { redactedFailure } from '../../src/activities/redact-failures.ts';
-import { looksDown, mayHaveBeenAccepted } from '../../src/activities/send.ts';
 import { resolveCredentials } from '../../src/config/credentials.ts';
 import { slotIntervalMs } from '../../src/db/pacing.ts';
 import { destinationConfigSchema } from '../../src/domain/index.ts';
 import { SourceError } from '../../src/source/errors.ts';
-import { TrustpilotError } from '../../src/trustpilot/index.ts';
+import { looksDown, mayHaveBeenAccepted, TrustpilotError } from '../../src/trustpilot/index.ts';
 import { sendBackoffMs } from '../../src/workflows/policies.ts';
 
 describe('pacing', () => {

@@ -1,0 +1,235 @@
+import { withServices, type CliServices } from '../context.ts';
+import { CliError, colors, printFields, printJson, printTable, relativeTime, statusColor } from '../output.ts';
+import {
+  NotFoundError,
+  deleteActivation,
+  deleteDestination,
+  getDestination,
+  listActivations,
+  listDestinations,
+  loadActivation,
+  setPausedNote,
+  type ActivationListing,
+} from '../../db/config-store.ts';
+import { listRunSummaries } from '../../db/runs.ts';
+import type { ActivationConfig, RunSummary } from '../../domain/index.ts';
+import { deleteSchedule, describeSchedule, type ScheduleState } from '../../temporal/schedules.ts';
+
+function sourceText(activation: ActivationConfig): string {
+  const { source } = activation;
+  return source.kind === 'query' ? 'query' : `${source.kind} ${source.schema}.${source.name}`;
+}
+
+function scheduleText(activation: ActivationConfig): string {
+  return activation.schedule.cron ? `cron ${activation.schedule.cron}` : `every ${activation.schedule.every ?? '?'}`;
+}
+
+function stateText(schedule: ScheduleState | undefined | null): string {
+  if (schedule === null) return colors.dim('unknown (Temporal unreachable)');
+  if (schedule === undefined) return colors.yellow('no schedule (run sync-schedules)');
+  return schedule.paused ? `${colors.yellow('paused')}${schedule.note ? colors.dim(`: ${schedule.note}`) : ''}` : colors.green('active');
+}
+
+export function resultText(run: RunSummary): string {
+  return `${run.newRows} new → ${run.sent} sent, ${run.rejected} rejected, ${run.failed} failed`;
+}
+
+async function scheduleOf(services: CliServices, activationId: string): Promise<ScheduleState | undefined | null> {
+  try {
+    return await describeSchedule(services.temporal, activationId);
+  } catch {
+    return null;
+  }
+}
+
+interface ActivationRow {
+  activation: ActivationListing;
+  schedule: ScheduleState | undefined | null;
+  lastRun: RunSummary | undefined;
+}
+
+async function activationRows(services: CliServices): Promise<ActivationRow[]> {
+  const activations = await listActivations(services.db);
+  return await Promise.all(
+    activations.map(async (activation) => ({
+      activation,
+      schedule: await scheduleOf(services, activation.id),
+      lastRun: (await listRunSummaries(services.db, { activationId: activation.id, withoutSkipped: true, limit: 1 }))[0],
+    })),
+  );
+}
+
+export async function listCommand(options: { json?: boolean }): Promise<void> {
+  await withServices(async (services) => {
+    const destinations = await listDestinations(services.db);
+    const rows = await activationRows(services);
+    if (options.json) {
+      printJson({
+        destinations: destinations.map((destination) => ({
+          id: destination.id,
+          businessUnitId: destination.businessUnitId,
+          invitationType: destination.invitationType,
+          rateLimit: destination.rateLimit,
+        })),
+        activations: rows.map(({ activation, schedule, lastRun }) => ({
+          id: activation.id,
+          destinationId: activation.destinationId,
+          source: activation.config.source,
+          schedule: activation.config.schedule,
+          state: schedule ?? null,
+          lastRun: lastRun ?? null,
+        })),
+      });
+      return;
+    }
+    console.log(colors.bold('Destinations'));
+    printTable(destinations, [
+      { header: 'id', value: (destination) => destination.id },
+      { header: 'business unit', value: (destination) => destination.businessUnitId },
+      { header: 'type', value: (destination) => destination.invitationType },
+      { header: 'rate limit', value: (destination) => `${destination.rateLimit.calls} / ${destination.rateLimit.perSeconds}s` },
+      { header: 'activations', value: (destination) => rows.filter((row) => row.activation.destinationId === destination.id).length },
+    ]);
+    console.log(colors.bold('Activations'));
+    printTable(
+      rows,
+      [
+        { header: 'id', value: (row) => row.activation.id },
+        { header: 'destination', value: (row) => row.activation.destinationId },
+        { header: 'source', value: (row) => sourceText(row.activation.config) },
+        { header: 'schedule', value: (row) => scheduleText(row.activation.config) },
+        { header: 'state', value: (row) => stateText(row.schedule) },
+        { header: 'next run', value: (row) => (row.schedule && !row.schedule.paused ? relativeTime(row.schedule.nextRunAt) : '') },
+        {
+          header: 'last run',
+          value: (row) => (row.lastRun ? `${statusColor(row.lastRun.status)} ${relativeTime(row.lastRun.finishedAt ?? row.lastRun.startedAt)}: ${resultText(row.lastRun)}` : colors.dim('never')),
+        },
+      ],
+      '(none: add one with `apply <file>`)',
+    );
+  });
+}
+
+async function ledgerCounts(services: CliServices, activationId: string): Promise<Record<string, number>> {
+  const rows = await services.db
+    .selectFrom('app.ledger')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
+    .where('activation_id', '=', activationId)
+    .groupBy('status')
+    .execute();
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+}
+
+async function showActivation(services: CliServices, id: string, json: boolean): Promise<void> {
+  const stored = await loadActivation(services.db, id);
+  const schedule = await scheduleOf(services, id);
+  const runs = await listRunSummaries(services.db, { activationId: id, limit: 5 });
+  const counts = await ledgerCounts(services, id);
+  const facts = await services.db.selectFrom('app.activations').select(['last_full_scan_at']).where('id', '=', id).executeTakeFirstOrThrow();
+  if (json) {
+    printJson({ activation: stored.activation, destination: stored.destination.id, schedule, watermark: stored.watermark, lastFullScanAt: facts.last_full_scan_at, ledger: counts, recentRuns: runs });
+    return;
+  }
+  const { activation } = stored;
+  printFields([
+    ['activation', activation.id + (activation.name ? ` (${activation.name})` : '')],
+    ['destination', `${stored.destination.id} → business unit ${stored.resolved.businessUnitId}, ${stored.resolved.invitationType} invitations`],
+    ['source', activation.source.kind === 'query' ? `query: ${activation.source.sql}` : sourceText(activation)],
+    ['primary key', activation.primaryKey.join(', ')],
+    ['cursor', activation.cursor ? `${activation.cursor.column} (look-back ${activation.cursor.lookback}, full scan every ${activation.cursor.fullScanEvery})` : 'none: every run diffs the whole segment'],
+    ['mapping', Object.entries(activation.mapping).map(([field, column]) => `${field} ← ${String(column)}`).join(', ')],
+    ['schedule', `${scheduleText(activation)}, ${stateText(schedule)}`],
+    ['next run', schedule && !schedule.paused ? `${schedule.nextRunAt ?? '?'} (${relativeTime(schedule.nextRunAt)})` : ''],
+    ['watermark', stored.watermark ?? 'none'],
+    ['last full scan', facts.last_full_scan_at?.toISOString() ?? 'never'],
+    ['ledger', Object.entries(counts).map(([status, count]) => `${statusColor(status)} ${count}`).join(', ') || 'empty'],
+  ]);
+  console.log('');
+  console.log(colors.bold('Recent runs'));
+  printRuns(runs);
+}
+
+export function printRuns(runs: readonly RunSummary[]): void {
+  printTable(runs, [
+    { header: 'run', value: (run) => run.runId },
+    { header: 'activation', value: (run) => run.activationId },
+    { header: 'status', value: (run) => run.status, style: (text) => statusColor(text) },
+    { header: 'started', value: (run) => run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') },
+    { header: 'took', value: (run) => (run.finishedAt ? `${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)}s` : colors.dim('running')) },
+    { header: 'scan', value: (run) => (run.status === 'skipped' ? '' : `${run.fullScan ? 'full' : 'cursor'}, ${run.sourceRows} rows`) },
+    { header: 'result', value: (run) => (run.status === 'skipped' ? '' : resultText(run)) },
+    { header: 'reason', value: (run) => run.error ?? '' },
+  ]);
+}
+
+async function showDestination(services: CliServices, id: string, json: boolean): Promise<void> {
+  const destination = await getDestination(services.db, id);
+  const users = (await listActivations(services.db)).filter((activation) => activation.destinationId === id).map((activation) => activation.id);
+  if (json) {
+    printJson({ destination, activations: users });
+    return;
+  }
+  printFields([
+    ['destination', destination.id + (destination.name ? ` (${destination.name})` : '')],
+    ['business unit', destination.businessUnitId],
+    ['invitation type', destination.invitationType],
+    ['credentials', Object.entries(destination.credentials).map(([name, value]) => `${name}=${String(value)}`).join(', ')],
+    ['rate limit', `${destination.rateLimit.calls} calls per ${destination.rateLimit.perSeconds}s`],
+    ['circuit breaker', `stops a run after ${destination.circuitBreaker.failuresInARow} Trustpilot failures in a row`],
+    ['defaults', Object.entries(destination.defaults).map(([name, value]) => `${name}=${String(value)}`).join(', ') || 'none (Trustpilot account defaults)'],
+    ['alerts', destination.alerts ? `webhook from ${destination.alerts.webhookUrlEnv}` : 'none'],
+    ['activations', users.join(', ') || 'none'],
+  ]);
+}
+
+export async function showCommand(id: string, options: { json?: boolean }): Promise<void> {
+  await withServices(async (services) => {
+    const isActivation = await services.db.selectFrom('app.activations').select('id').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+    if (isActivation) return await showActivation(services, id, options.json ?? false);
+    const isDestination = await services.db.selectFrom('app.destinations').select('id').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+    if (isDestination) return await showDestination(services, id, options.json ?? false);
+    const known = [...(await listActivations(services.db)).map((activation) => activation.id), ...(await listDestinations(services.db)).map((destination) => destination.id)];
+    throw new NotFoundError(`No activation or destination '${id}' (${known.length > 0 ? `known: ${known.join(', ')}` : 'none exists yet'})`);
+  });
+}
+
+export async function pauseCommand(activationId: string, reason: string): Promise<void> {
+  await withServices(async (services) => {
+    await setPausedNote(services.db, activationId, reason);
+    await services.client.ensureSchedule(activationId);
+    console.log(`${colors.yellow('paused')} ${activationId}: ${reason}`);
+  });
+}
+
+export async function resumeCommand(activationId: string): Promise<void> {
+  await withServices(async (services) => {
+    await setPausedNote(services.db, activationId, null);
+    const stored = await loadActivation(services.db, activationId);
+    await services.client.ensureSchedule(activationId);
+    if (!stored.activation.enabled || stored.activation.schedule.paused) {
+      throw new CliError(`${activationId} stays paused by its configuration (${stored.activation.enabled ? 'schedule.paused' : 'enabled: false'}); change it and apply`);
+    }
+    const schedule = await describeSchedule(services.temporal, activationId);
+    console.log(`${colors.green('resumed')} ${activationId}${schedule?.nextRunAt ? `: next run ${relativeTime(schedule.nextRunAt)}` : ''}`);
+  });
+}
+
+export async function deleteCommand(kind: 'activation' | 'destination', id: string, options: { purgeLedger?: boolean; yes?: boolean }): Promise<void> {
+  if (!options.yes) {
+    throw new CliError(
+      kind === 'activation'
+        ? `deleting activation ${id} removes its schedule${options.purgeLedger ? ' and its ledger (re-created, it would invite every row again)' : ' (its ledger is kept)'}: add --yes to proceed`
+        : `deleting destination ${id}: add --yes to proceed`,
+    );
+  }
+  await withServices(async (services) => {
+    if (kind === 'activation') {
+      await deleteActivation(services.db, id, { purgeLedger: options.purgeLedger ?? false });
+      await deleteSchedule(services.temporal, id);
+      console.log(`deleted activation ${id} and its schedule${options.purgeLedger ? ', with its ledger and runs' : '; its ledger is kept (apply it again to resume without resending)'}`);
+    } else {
+      await deleteDestination(services.db, id);
+      console.log(`deleted destination ${id}`);
+    }
+  });
+}
