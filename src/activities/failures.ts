@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { PublicError } from '../domain/public-error.ts';
+import { isSqlState } from '../domain/sqlstate.ts';
 import type { SourceError } from '../source/errors.ts';
 import { isTrustpilotError } from '../trustpilot/index.ts';
 import { MISCONFIGURED_FAILURE, UNAVAILABLE_FAILURE } from '../workflows/types.ts';
@@ -20,7 +21,6 @@ export function sourceFailure(error: SourceError): ApplicationFailure {
   return ApplicationFailure.create({ message: error.message, type: 'WarehouseUnavailable' });
 }
 
-const SQLSTATE = /^[0-9A-Z]{5}$/;
 const SYSTEM_ERROR = /^E[A-Z]+$/;
 
 /**
@@ -33,7 +33,7 @@ export function publicMessageOf(error: unknown): string {
   if (error instanceof ApplicationFailure || error instanceof PublicError || isTrustpilotError(error)) return (error as Error).message;
   if (error instanceof Error) {
     const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-    if (code !== undefined && SQLSTATE.test(code)) return `database error (SQLSTATE ${code})`;
+    if (isSqlState(code)) return `database error (SQLSTATE ${code})`;
     if (code !== undefined && SYSTEM_ERROR.test(code)) return `${error.name} ${code}`;
     return `unexpected ${error.name}`;
   }

@@ -18,16 +18,18 @@ export interface DevTemporalServerOptions {
   uiPort?: number;
   /** dev-server dynamic config, e.g. { 'limit.historyCount.suggestContinueAsNew': 200 } */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** more `temporal server start-dev` arguments, e.g. ['--metrics-port', '9000'] */
+  extraArgs?: string[];
 }
 
 /** Starts the Temporal dev server (the CLI's `server start-dev`) with this app's search attributes. */
 export async function startDevTemporalServer(options: DevTemporalServerOptions = {}): Promise<DevTemporalServer> {
   const cli = findTemporalCli();
   const namespace = options.namespace ?? 'default';
-  const extraArgs = Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
-    '--dynamic-config-value',
-    `${key}=${JSON.stringify(value)}`,
-  ]);
+  const extraArgs = [
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...(options.extraArgs ?? []),
+  ];
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: cli.source === 'SDK download' ? { type: 'cached-download' } : { type: 'existing-path', path: cli.path },

@@ -10,3 +10,4 @@ export * from './prepare-row.ts';
 export { PublicError } from './public-error.ts';
 export * from './run-summary.ts';
 export * from './mask.ts';
+export { isSqlState } from './sqlstate.ts';

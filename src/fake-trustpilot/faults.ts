@@ -16,7 +16,7 @@ function isProbability(value: unknown): value is number {
 /** Checks an untrusted value (admin route, programmatic call) and returns a clean copy. */
 export function parseFaults(input: unknown): FakeFaults {
   if (!isPlainObject(input)) throw new InvalidFaultsError('faults must be an object');
-  const known = new Set(['errorRates', 'latencyMs', 'acceptThenDropRate', 'retryAfterSeconds']);
+  const known = new Set(['errorRates', 'latencyMs', 'acceptThenDropRate', 'retryAfterSeconds', 'errorBodies']);
   for (const key of Object.keys(input)) if (!known.has(key)) throw new InvalidFaultsError(`unknown faults field '${key}'`);
 
   const faults: FakeFaults = {};
@@ -46,6 +46,17 @@ export function parseFaults(input: unknown): FakeFaults {
       throw new InvalidFaultsError('retryAfterSeconds must be an integer >= 0 or null');
     }
     faults.retryAfterSeconds = retryAfter;
+  }
+  if (input.errorBodies !== undefined) {
+    if (!isPlainObject(input.errorBodies)) throw new InvalidFaultsError('errorBodies must be an object of status -> JSON body');
+    const errorBodies: Record<number, unknown> = {};
+    for (const [key, body] of Object.entries(input.errorBodies)) {
+      const status = Number(key);
+      if (!Number.isInteger(status) || status < 400 || status > 599) throw new InvalidFaultsError(`errorBodies: '${key}' is not a 4xx/5xx status`);
+      if (body === undefined) continue;
+      errorBodies[status] = JSON.parse(JSON.stringify(body)) as unknown;
+    }
+    faults.errorBodies = errorBodies;
   }
   return faults;
 }
@@ -111,6 +122,8 @@ function cdnErrorPage(status: number): string {
 /** What a client sees when `status` is injected: the body varies the way real failures do. */
 export function injectedFaultResponse(status: number, plan: FaultPlan): CannedResponse {
   const json = 'application/json; charset=utf-8';
+  const custom = plan.faults.errorBodies?.[status];
+  if (custom !== undefined) return { status, body: JSON.stringify(custom), contentType: json, headers: {} };
   if (status === 429) {
     const retryAfter = plan.injectedRetryAfter();
     return { status, body: QUOTA_VIOLATION_BODY, contentType: json, headers: retryAfter === null ? {} : { 'retry-after': String(retryAfter) } };

@@ -27,6 +27,12 @@ export interface FakeFaults {
    * - null: no 429 sends Retry-After, so clients must fall back to their own backoff.
    */
   retryAfterSeconds?: number | null;
+  /**
+   * The JSON body an injected status answers with, instead of the canned one, keyed by status:
+   * e.g. { 422: { errorCode: '…', message: '…' } } to see what a client keeps of an answer that
+   * quotes request data.
+   */
+  errorBodies?: Record<number, unknown>;
 }
 
 export interface FakeRateLimit {

@@ -1,4 +1,5 @@
 import { PublicError } from '../domain/public-error.ts';
+import { isSqlState } from '../domain/sqlstate.ts';
 
 /**
  * What an operator is told when the warehouse cannot be read, and whether trying again can help.
@@ -56,7 +57,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
 
 function sqlStateOf(error: unknown): string | undefined {
   if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
-  return /^[0-9A-Z]{5}$/.test(error.code) ? error.code : undefined;
+  return isSqlState(error.code) ? error.code : undefined;
 }
 
 function networkCodeOf(error: unknown): string | undefined {
@@ -107,10 +108,13 @@ export function toSourceError(error: unknown, context: SourceErrorContext): Sour
   if (sqlState === '57014') {
     const limit = context.statementTimeout ? ` of ${context.statementTimeout}` : '';
     return new SourceError(
-      `${context.subject}: reading the segment took longer than its statement timeout${limit} (${conditionOf(sqlState)}); make the query faster, narrow it with a cursor, or raise source.statementTimeout`,
+      `${context.subject}: reading the segment took longer than its statement timeout${limit} (${conditionOf(sqlState)}); make the query faster, narrow it with a cursor, or raise the activation's statementTimeout`,
       'permanent',
       sqlState,
     );
+  }
+  if (errorClass === '08' || sqlState === '57P01' || sqlState === '57P02' || sqlState === '57P03') {
+    return new SourceError(`${context.subject}: the warehouse connection failed or the server is restarting (${conditionOf(sqlState)}); check ${urlVariable} and that the server is up`, 'transient', sqlState);
   }
   if (errorClass === '28') {
     return new SourceError(`${context.subject}: the warehouse refused the reader's credentials (${conditionOf(sqlState)}); check ${urlVariable}`, 'permanent', sqlState);

@@ -49,7 +49,7 @@ const OID = {
 
 const TIME_TYPES = new Set<number>([OID.timestamp, OID.timestamptz, OID.date]);
 /** Types whose text form casts back to the same value, so a key can be looked up through the column's index. */
-const EXACT_TEXT_TYPES = new Set<number>([OID.text, OID.varchar, OID.bpchar, OID.int2, OID.int4, OID.int8, OID.numeric, OID.uuid, OID.bool]);
+const EXACT_TEXT_TYPES = new Set<number>([OID.text, OID.varchar, OID.int2, OID.int4, OID.int8, OID.numeric, OID.uuid, OID.bool]);
 const UNUSABLE_KEY_TYPES = new Set<number>([OID.json, OID.jsonb, OID.bytea, OID.float4, OID.float8]);
 
 /** Why a column cannot serve as (part of) the primary key, or undefined when it can. */
@@ -86,13 +86,18 @@ const ISO_MILLIS = `YYYY-MM-DD"T"HH24:MI:SS.MS"Z"`;
  */
 function keyPart(part: SourceColumn): RawBuilder<unknown> {
   const ref = column(part.name);
+  // ±infinity has no ISO form: its own text ('infinity') keeps it a key of its own.
+  const finiteOr = (iso: RawBuilder<unknown>) => sql`case when isfinite(${ref}) then ${iso} else ${ref}::text end`;
   switch (part.typeOid) {
     case OID.timestamptz:
-      return sql`to_char(${ref} at time zone 'UTC', ${sql.lit(ISO_MILLIS)})`;
+      return finiteOr(sql`to_char(${ref} at time zone 'UTC', ${sql.lit(ISO_MILLIS)})`);
     case OID.timestamp:
-      return sql`to_char(${ref}, ${sql.lit(ISO_MILLIS)})`;
+      return finiteOr(sql`to_char(${ref}, ${sql.lit(ISO_MILLIS)})`);
     case OID.date:
-      return sql`to_char(${ref}, ${sql.lit('YYYY-MM-DD"T00:00:00.000Z"')})`;
+      return finiteOr(sql`to_char(${ref}, ${sql.lit('YYYY-MM-DD"T00:00:00.000Z"')})`);
+    case OID.bpchar:
+      // A cast to text drops char(n)'s padding; the driver (and so earlier ledgers) kept it.
+      return sql`case when ${ref} is null then null else format('%s', ${ref}) end`;
     default:
       return sql`${ref}::text`;
   }
@@ -123,7 +128,13 @@ export function cursorExpression(cursor: SourceColumn): RawBuilder<unknown> {
 /** The parts of a row key, in primary-key order. */
 export function rowKeyParts(rowKey: string, keyLength: number): string[] {
   if (keyLength === 1) return [rowKey];
-  const parts = JSON.parse(rowKey) as unknown;
+  let parts: unknown;
+  try {
+    parts = JSON.parse(rowKey) as unknown;
+  } catch {
+    // The key itself stays out of the message: it may be an email address.
+    parts = undefined;
+  }
   if (!Array.isArray(parts) || parts.length !== keyLength || !parts.every((part) => typeof part === 'string')) {
     throw new Error(`row key is not a JSON array of ${keyLength} texts`);
   }

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { activationConfigSchema, destinationConfigSchema, parseConfigs } from '../../src/domain/index.ts';
+import type { ConfigIssue } from '../../src/domain/index.ts';
+
+// Raw input, as read from a configuration file: bounds are what the schemas are for.
+const destination = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  id: 'acme',
+  businessUnitId: 'bu-1',
+  invitationType: 'service',
+  ...overrides,
+});
+
+const activation = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  id: 'orders',
+  destinationId: 'acme',
+  source: { kind: 'table', name: 'orders' },
+  primaryKey: 'order_id',
+  schedule: { every: '5m' },
+  mapping: { consumerName: 'name', consumerEmail: 'email', referenceNumber: 'order_id' },
+  ...overrides,
+});
+
+function issuesOf(result: ReturnType<typeof parseConfigs>): ConfigIssue[] {
+  if (result.ok) throw new Error('expected configuration issues, got a valid configuration');
+  return result.issues;
+}
+
+function issueAt(result: ReturnType<typeof parseConfigs>, path: string): ConfigIssue {
+  const issue = issuesOf(result).find((candidate) => candidate.path === path);
+  if (!issue) throw new Error(`no issue at ${path}: ${JSON.stringify(issuesOf(result))}`);
+  return issue;
+}
+
+function expectValid(result: ReturnType<typeof parseConfigs>): void {
+  if (!result.ok) throw new Error(`expected a valid configuration, got ${JSON.stringify(result.issues)}`);
+}
+
+describe('schedule.cron', () => {
+  it.each([
+    ['99 99 99 99 99', /not a valid cron expression/],
+    ['a b c d e', /not a valid cron expression/],
+    ['0 0 31 2 *', /not a valid cron expression/],
+    ['0 0 30 2 *', /not a valid cron expression/],
+    ['@daily', /5-field cron expression/],
+    ['0 0 1 1 * 2030', /5-field cron expression/],
+    ['', /5-field cron expression/],
+  ])("refuses '%s' with a message", (cron, message) => {
+    const issue = issueAt(parseConfigs(destination(), activation({ schedule: { cron } })), 'activation.schedule.cron');
+    expect(issue.message).toMatch(message);
+  });
+
+  it.each(['*/15 * * * *', '0 9 * * 1-5', '0 0 29 2 *', ' 30 6 * * 0 '])("accepts '%s'", (cron) => {
+    expectValid(parseConfigs(destination(), activation({ schedule: { cron } })));
+  });
+
+  it('refuses both every and cron, and neither', () => {
+    const both = issuesOf(parseConfigs(destination(), activation({ schedule: { every: '5m', cron: '*/5 * * * *' } })));
+    expect(both.map((issue) => issue.message)).toContain("set exactly one of 'every' (e.g. '5m') or 'cron' (e.g. '0 * * * *')");
+    const neither = issuesOf(parseConfigs(destination(), activation({ schedule: {} })));
+    expect(neither.map((issue) => issue.message)).toContain("set exactly one of 'every' (e.g. '5m') or 'cron' (e.g. '0 * * * *')");
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['schedule.every', { schedule: { every: '99999999d' } }],
+    ['cursor.lookback', { cursor: { column: 'updated_at', lookback: '99999999d' } }],
+    ['cursor.fullScanEvery', { cursor: { column: 'updated_at', fullScanEvery: '99999999d' } }],
+  ])("refuses '99999999d' for %s: at most 366d", (path, overrides) => {
+    expect(issueAt(parseConfigs(destination(), activation(overrides)), `activation.${path}`).message).toBe('must be at most 366d');
+  });
+
+  it('refuses a duration too long to count in milliseconds as not a duration', () => {
+    const issue = issueAt(parseConfigs(destination(), activation({ schedule: { every: '9999999999999d' } })), 'activation.schedule.every');
+    expect(issue.message).toContain('must be a duration');
+  });
+
+  it.each([
+    ['schedule.every', { schedule: { every: '30s' } }],
+    ['cursor.fullScanEvery', { cursor: { column: 'updated_at', fullScanEvery: '30s' } }],
+  ])("refuses '30s' for %s: at least 1m", (path, overrides) => {
+    expect(issueAt(parseConfigs(destination(), activation(overrides)), `activation.${path}`).message).toBe('must be at least 1m');
+  });
+
+  it('accepts the bounds of schedule.every: 1m and 366d', () => {
+    expectValid(parseConfigs(destination(), activation({ schedule: { every: '1m' } })));
+    expectValid(parseConfigs(destination(), activation({ schedule: { every: '366d' } })));
+  });
+
+  it('refuses text that is not a duration', () => {
+    for (const every of ['5 minutes', '1w', '-5m', '5M', '']) {
+      expect(issueAt(parseConfigs(destination(), activation({ schedule: { every } })), 'activation.schedule.every').message).toContain(
+        "must be a duration like '30s', '5m', '2h' or '1d'",
+      );
+    }
+  });
+
+  it('refuses a catchupWindow above 7d and below 10s', () => {
+    const above = parseConfigs(destination(), activation({ schedule: { every: '5m', catchupWindow: '7d1s' } }));
+    expect(issueAt(above, 'activation.schedule.catchupWindow').message).toBe('must be at most 7d');
+    const below = parseConfigs(destination(), activation({ schedule: { every: '5m', catchupWindow: '9s' } }));
+    expect(issueAt(below, 'activation.schedule.catchupWindow').message).toBe('must be at least 10s');
+    expectValid(parseConfigs(destination(), activation({ schedule: { every: '5m', catchupWindow: '7d' } })));
+  });
+
+  it('bounds statementTimeout to 1s..6h', () => {
+    expect(issueAt(parseConfigs(destination(), activation({ statementTimeout: '0s' })), 'activation.statementTimeout').message).toBe('must be at least 1s');
+    expect(issueAt(parseConfigs(destination(), activation({ statementTimeout: '6h1s' })), 'activation.statementTimeout').message).toBe('must be at most 6h');
+    expect(issueAt(parseConfigs(destination(), activation({ statementTimeout: '1d' })), 'activation.statementTimeout').message).toBe('must be at most 6h');
+    expectValid(parseConfigs(destination(), activation({ statementTimeout: '1s' })));
+    expectValid(parseConfigs(destination(), activation({ statementTimeout: '6h' })));
+  });
+
+  it("defaults cursor.fullScanEvery to '1d' and cursor.lookback to '1d'", () => {
+    const parsed = activationConfigSchema.parse(activation({ cursor: { column: 'updated_at' } }));
+    expect(parsed.cursor).toStrictEqual({ column: 'updated_at', lookback: '1d', fullScanEvery: '1d' });
+  });
+
+  it("accepts a zero look-back ('0s')", () => {
+    expectValid(parseConfigs(destination(), activation({ cursor: { column: 'updated_at', lookback: '0s' } })));
+  });
+});
+
+describe('destination.rateLimit', () => {
+  it('refuses one call per 100000000 seconds: perSeconds is at most a day', () => {
+    const result = parseConfigs(destination({ rateLimit: { calls: 1, perSeconds: 100_000_000 } }), activation());
+    expect(issueAt(result, 'destination.rateLimit.perSeconds').message).toMatch(/86400/);
+  });
+
+  it('refuses one call per 120 seconds: less than one call a minute', () => {
+    const result = parseConfigs(destination({ rateLimit: { calls: 1, perSeconds: 120 } }), activation());
+    expect(issuesOf(result).map((issue) => issue.message)).toContain(
+      'rateLimit allows less than one call a minute; Trustpilot allows 833 calls per 300 seconds',
+    );
+  });
+
+  it('accepts one call a minute exactly, and the documented 833 calls per 300 seconds', () => {
+    expectValid(parseConfigs(destination({ rateLimit: { calls: 1, perSeconds: 60 } }), activation()));
+    expectValid(parseConfigs(destination({ rateLimit: { calls: 833, perSeconds: 300 } }), activation()));
+  });
+
+  it('refuses zero or fractional calls', () => {
+    expect(destinationConfigSchema.safeParse(destination({ rateLimit: { calls: 0, perSeconds: 60 } })).success).toBe(false);
+    expect(destinationConfigSchema.safeParse(destination({ rateLimit: { calls: 1.5, perSeconds: 60 } })).success).toBe(false);
+  });
+
+  it('defaults to 833 calls per 300 seconds', () => {
+    expect(destinationConfigSchema.parse(destination()).rateLimit).toStrictEqual({ calls: 833, perSeconds: 300 });
+  });
+});
+
+describe('destination.circuitBreaker', () => {
+  it.each([2, 1_001, 0, 10.5])('refuses failuresInARow %s', (failuresInARow) => {
+    const result = parseConfigs(destination({ circuitBreaker: { failuresInARow } }), activation());
+    expect(issueAt(result, 'destination.circuitBreaker.failuresInARow').message).not.toBe('');
+  });
+
+  it.each([3, 20, 1_000])('accepts failuresInARow %s', (failuresInARow) => {
+    expectValid(parseConfigs(destination({ circuitBreaker: { failuresInARow } }), activation()));
+  });
+
+  it('defaults to 20 failures in a row', () => {
+    expect(destinationConfigSchema.parse(destination()).circuitBreaker).toStrictEqual({ failuresInARow: 20 });
+  });
+});
+
+describe('alerts', () => {
+  it('takes the NAME of the variable holding the webhook URL', () => {
+    expectValid(parseConfigs(destination({ alerts: { webhookUrlEnv: 'SLACK_WEBHOOK_URL', rejectedShareAbove: 0.2 } }), activation()));
+    expectValid(parseConfigs(destination(), activation({ alerts: { webhookUrlEnv: 'ORDERS_ALERTS_URL' } })));
+  });
+
+  it('refuses the URL itself, on the destination and on the activation', () => {
+    const url = 'https://hooks.slack.com/services/T000/B000/XXXXXXXX';
+    const onDestination = issueAt(parseConfigs(destination({ alerts: { webhookUrlEnv: url } }), activation()), 'destination.alerts.webhookUrlEnv');
+    expect(onDestination.message).toContain('must be the NAME of an environment variable');
+    const onActivation = issueAt(parseConfigs(destination(), activation({ alerts: { webhookUrlEnv: url } })), 'activation.alerts.webhookUrlEnv');
+    expect(onActivation.message).toContain('not its value');
+  });
+
+  it('refuses a lower-case variable name', () => {
+    const result = parseConfigs(destination({ alerts: { webhookUrlEnv: 'slack_webhook_url' } }), activation());
+    expect(issueAt(result, 'destination.alerts.webhookUrlEnv').message).toContain('NAME of an environment variable');
+  });
+
+  it('refuses a webhookUrl key holding the URL itself', () => {
+    const result = parseConfigs(destination({ alerts: { webhookUrl: 'https://hooks.example/x' } }), activation());
+    expect(issuesOf(result).some((issue) => issue.path.startsWith('destination.alerts'))).toBe(true);
+  });
+
+  it.each([-0.01, 1.01, 2])('refuses rejectedShareAbove %s, outside 0..1', (rejectedShareAbove) => {
+    const result = parseConfigs(destination({ alerts: { webhookUrlEnv: 'SLACK_WEBHOOK_URL', rejectedShareAbove } }), activation());
+    expect(issueAt(result, 'destination.alerts.rejectedShareAbove').message).not.toBe('');
+  });
+
+  it.each([0, 0.5, 1])('accepts rejectedShareAbove %s', (rejectedShareAbove) => {
+    expectValid(parseConfigs(destination({ alerts: { webhookUrlEnv: 'SLACK_WEBHOOK_URL', rejectedShareAbove } }), activation()));
+  });
+});
