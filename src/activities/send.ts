@@ -100,7 +100,6 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
     // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
     // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
     await sleepUntil(activity, slot - LEDGER_WRITE_ALLOWANCE_MS);
-    activity.heartbeat();
 
     const breakerLimit = destination.circuitBreaker.failuresInARow;
     const taken = await takeForSending(db, { ...input, attempt: activity.info.attempt, breakerLimit });

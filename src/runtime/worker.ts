@@ -6,7 +6,8 @@ import { redactFailuresInterceptor } from '../activities/redact-failures.ts';
 import type { AppEnv } from '../config/env.ts';
 import { StartupError } from './services.ts';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// Beside this file: index.ts when running from source, index.js when compiled.
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 /** Written by `npm run build` beside the compiled code; absent when running from source. */
 export const prebuiltWorkflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));

@@ -51,9 +51,18 @@ export async function copySegmentKeys(
   const query = compileWithoutParameters(
     sql`select ${rowKeyExpression(shape.primaryKey)}, ${cursorValue} from ${sourceExpression(shape.source)} as src ${where}`,
   );
-  await warehouse.read(limits, async (client) => {
-    await pipeline(client.query(copyTo(`copy (${query}) to stdout`)), sink);
-  });
+  await warehouse.read(limits, (client) => copyInto(client, query, sink));
+}
+
+/**
+ * Pipes a COPY out of the warehouse into `sink`. When the warehouse fails, the sink (a COPY into
+ * the app database) is aborted with a fixed reason first: the warehouse's own message may quote a
+ * row's value and would otherwise travel to the app database's server log.
+ */
+async function copyInto(client: pg.Client, query: string, sink: Writable): Promise<void> {
+  const source = client.query(copyTo(`copy (${query}) to stdout`));
+  source.once('error', () => sink.destroy(new Error('the segment could not be read')));
+  await pipeline(source, sink);
 }
 
 /**
@@ -73,9 +82,7 @@ export async function copySegmentFingerprints(
   const query = compileWithoutParameters(
     sql`select ${key}, ${fingerprintExpression(shape.mappedColumns)} from ${sourceExpression(shape.source)} as src where ${sql.join(conditions, sql` and `)}`,
   );
-  await warehouse.read(limits, async (client) => {
-    await pipeline(client.query(copyTo(`copy (${query}) to stdout`)), sink);
-  });
+  await warehouse.read(limits, (client) => copyInto(client, query, sink));
 }
 
 export const ROW_KEY_FIELD = '__tpi_row_key';

@@ -49,13 +49,13 @@ describe('operators and programs', () => {
     });
     const failed = await runToEnd(ctx, 'alerting');
     expect(failed).toMatchObject({ status: 'failed', failureKind: 'misconfigured' });
-    await waitFor('the failure alert', async () => (received.some((alert) => alert.event === 'failed') ? true : undefined), 20_000);
+    await waitFor('the failure alert', () => Promise.resolve(received.some((alert) => alert.event === 'failed') ? true : undefined), 20_000);
 
     const rows = Array.from({ length: 10 }, (_, index) => segmentRow('AL', index + 1));
     for (const index of [0, 1, 2]) rows[index] = { ...rows[index], customer_email: 'not-an-address' };
     await createOrdersTable(ctx, 'alerting_orders', rows);
     expect(await runToEnd(ctx, 'alerting')).toMatchObject({ status: 'succeeded', sent: 7, rejected: 3 });
-    await waitFor('the recovery and rejected-share alerts', async () => (received.filter((alert) => alert.activationId === 'alerting').length >= 3 ? true : undefined), 20_000);
+    await waitFor('the recovery and rejected-share alerts', () => Promise.resolve(received.filter((alert) => alert.activationId === 'alerting').length >= 3 ? true : undefined), 20_000);
 
     const events = received.filter((alert) => alert.activationId === 'alerting').map((alert) => alert.event);
     expect(events).toEqual(['failed', 'recovered', 'rejected_share']);

@@ -139,3 +139,104 @@ export async function killAllWorkers(): Promise<void> {
   await Promise.all([...live].map((worker) => worker.kill()));
 }
 
+/** A Node entry point of the app run as its own process, its whole output kept (not only the tail). */
+export interface AppProcess extends WorkerProcess {
+  /** resolves once `marker` appeared in the output; rejects when the process exits first or after `timeoutMs` */
+  printed(marker: string, timeoutMs?: number): Promise<void>;
+  /** ms from the spawn to the exit (undefined while running) */
+  exitedAfterMs(): number | undefined;
+}
+
+/**
+ * Starts `entry` (a path relative to the repository, e.g. 'src/dev/main.ts' or 'src/worker.ts')
+ * with `node --import tsx`, in a process group of its own, and keeps ALL of its output, so that
+ * a test can search every line it wrote (for personal data, say). Killed by killAllWorkers too.
+ */
+export function spawnApp(name: string, entry: string, env: NodeJS.ProcessEnv, readyMarker = '"msg":"worker started"'): AppProcess {
+  const spawnedAt = Date.now();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`../../${entry}`, import.meta.url))], {
+    cwd: repoRoot,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${name} did not start`);
+  const pid = child.pid;
+  const chunks: string[] = [];
+  let exitedAs: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let exitedAt: number | undefined;
+  const waiters = new Set<() => void>();
+  const output = () => chunks.join('');
+  const append = (chunk: Buffer) => {
+    chunks.push(chunk.toString('utf8'));
+    for (const wake of waiters) wake();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedAs = { code, signal };
+      exitedAt = Date.now();
+      live.delete(app);
+      for (const wake of waiters) wake();
+      resolve(exitedAs);
+    });
+  });
+
+  async function printed(marker: string, timeoutMs = 90_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let wake: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        wake = () => {
+          if (output().includes(marker)) resolve();
+          else if (exitedAs) reject(new Error(`${name} exited (${JSON.stringify(exitedAs)}) before printing ${JSON.stringify(marker)}:\n${output().slice(-5_000)}`));
+        };
+        waiters.add(wake);
+        wake();
+        timer = setTimeout(() => reject(new Error(`${name} did not print ${JSON.stringify(marker)} within ${timeoutMs} ms:\n${output().slice(-5_000)}`)), timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      if (wake) waiters.delete(wake);
+    }
+  }
+
+  const app: AppProcess = {
+    pid,
+    exited,
+    hasExited: () => exitedAs !== undefined,
+    output,
+    ready: (timeoutMs) => printed(readyMarker, timeoutMs),
+    printed,
+    exitedAfterMs: () => (exitedAt === undefined ? undefined : exitedAt - spawnedAt),
+    signal(signal) {
+      if (exitedAs) return;
+      try {
+        process.kill(-pid, signal);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    },
+    async kill() {
+      app.signal('SIGKILL');
+      await exited;
+    },
+  };
+  live.add(app);
+  return app;
+}
+
+/** Waits for the process to exit, at most `timeoutMs`; SIGKILLs it (and reports so) when it does not. */
+export async function exitOf(app: WorkerProcess, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    app.exited.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) await app.kill();
+  return { ...(await app.exited), timedOut };
+}

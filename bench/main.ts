@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: every performance figure beside its baseline, measured in the same run on
+ * the same servers (the machine is shared and noisy, so only same-minute ratios mean anything).
+ *   npm run bench -- --quick      under 3 minutes: 100k-row detection, 2,000-row send, a short pacing check, CLI latency
+ *   npm run bench                 adds 1M-row detection, the 1k / 5k / 20k sending table and longer pacing checks
+ *   npm run bench -- --json       one JSON object: { "figures": [ { name, product, baseline, ratio, unit } ] }
+ * Ports: Postgres and the Temporal dev server get free ports picked just before they bind; the
+ * fake Trustpilot binds port 0 itself.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { installTelemetry } from '../src/runtime/telemetry.ts';
+import { startEnvironment } from './environment.ts';
+import { cliFigures, detectionFigures, pacingFigure, sendingFigures, type Figure } from './figures.ts';
+
+const options = new Command()
+  .name('bench')
+  .option('--quick', 'the short set (under 3 minutes)')
+  .option('--json', 'print one JSON object instead of a table')
+  .parse()
+  .opts<{ quick?: boolean; json?: boolean }>();
+
+const log = (line: string) => {
+  if (!options.json) console.log(line);
+  else console.error(line);
+};
+
+function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+installTelemetry({ logLevel: 'ERROR' });
+// The product runs compiled, as in production.
+execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
+const started = performance.now();
+const env = await startEnvironment();
+const figures: Figure[] = [];
+try {
+  log(`machine: ${machine()}`);
+  figures.push(...(await detectionFigures(env, 100_000, 3, log)));
+  figures.push(...(await sendingFigures(env, 2_000, 50, options.quick ? 2 : 3, log)));
+  figures.push(await pacingFigure(env, 20, 1, options.quick ? 40 : 400, log));
+  if (!options.quick) {
+    figures.push(...(await detectionFigures(env, 1_000_000, 1, log)));
+    for (const rows of [1_000, 5_000, 20_000]) figures.push(...(await sendingFigures(env, rows, 50, 1, log)));
+    figures.push(await pacingFigure(env, 50, 60, 100, log));
+    figures.push(await pacingFigure(env, 833, 300, 900, log));
+  }
+  figures.push(...(await cliFigures(env, log)));
+} finally {
+  await env.close();
+}
+
+if (options.json) {
+  console.log(JSON.stringify({ machine: machine(), seconds: Math.round((performance.now() - started) / 1000), figures }, null, 2));
+} else {
+  const table = new Table({ head: ['figure', 'product', 'baseline', 'ratio', 'unit', 'target'], style: { head: [], border: [] }, wordWrap: true, colWidths: [52, 10, 10, 8, 9, 24] });
+  for (const figure of figures) table.push([figure.name + (figure.note ? `\n(${figure.note})` : ''), figure.product, figure.baseline ?? '', figure.ratio ?? '', figure.unit, figure.target ?? '']);
+  console.log(table.toString());
+  console.log(`${Math.round((performance.now() - started) / 1000)} s in all`);
+}

@@ -1,0 +1,449 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createUntypedDb } from '../../src/db/database.ts';
+import { createDatabaseIfMissing, databaseUrl } from '../../src/dev/embedded-postgres.ts';
+import { acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, runToEnd, saveServiceActivation, segmentRow, type TestContext } from './harness.ts';
+import { exitOf, freePort, killAllWorkers, spawnApp, workerEnvFor, type AppProcess } from './processes.ts';
+
+/** Pacing is not under test here. */
+const FAST = { rateLimit: { calls: 100_000, perSeconds: 1 } };
+/** Dev mode's data directory in these tests: a fresh one, never the checkout's `.data` a developer's `npm start` uses. */
+const DEV_DATA_DIR = join(tmpdir(), `tpi-dev-data-${randomBytes(4).toString('hex')}`);
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+describe('a segment reads only what the operator granted', () => {
+  let ctx: TestContext;
+  let appRole: string;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('boundary', { rateLimit: null });
+    await ctx.startWorker();
+    appRole = decodeURIComponent(new URL(ctx.databaseUrl).username);
+  });
+  afterAll(async () => {
+    await killAllWorkers();
+    await ctx.close();
+  });
+
+  /** A query segment (run as the reader role) with the usual columns. */
+  async function querySegment(id: string, query: string, activation: Record<string, unknown> = {}, destination: Record<string, unknown> = {}): Promise<void> {
+    await saveServiceActivation(ctx, id, { kind: 'query', sql: query }, { destination: { ...FAST, ...destination }, activation });
+  }
+
+  async function adminCount(query: string): Promise<number> {
+    const result = await sql<{ n: number }>`${sql.raw(query)}`.execute(ctx.warehouseAdmin);
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
+  it('refuses pg_read_file: the run fails as misconfigured with 42501 and sends nothing', async () => {
+    await querySegment(
+      'read-file',
+      `select pg_read_file('/etc/passwd') as order_id, 'Reader Probe' as customer_name, 'read.probe@shop.example.com' as customer_email`,
+    );
+    const accepted = ctx.fake.stats().accepted;
+    const started = Date.now();
+    const summary = await runToEnd(ctx, 'read-file');
+    console.log(`pg_read_file: ${summary.status}/${summary.failureKind} in ${seconds(Date.now() - started)}: ${summary.error}`);
+    expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0, newRows: 0 });
+    expect(summary.error).toContain('42501');
+    expect(summary.error).toMatch(/permission denied/i);
+    expect(summary.error).not.toContain('root:');
+    expect(ctx.fake.stats().accepted).toBe(accepted);
+    expect((await ledgerByKey(ctx, 'read-file')).size).toBe(0);
+  });
+
+  it("refuses a query reading the app's ledger, and another activation's pending customers are not invited", async () => {
+    // The victim: an activation whose rows wait in the ledger with their invitations (Trustpilot is down).
+    await createOrdersTable(ctx, 'victim_orders', Array.from({ length: 6 }, (_, index) => segmentRow('VI', index + 1)));
+    await saveServiceActivation(ctx, 'victim', { kind: 'table', schema: 'shop', name: 'victim_orders' }, {
+      destination: { ...FAST, circuitBreaker: { failuresInARow: 3 } },
+    });
+    ctx.fake.setFaults({ errorRates: { 503: 1 } });
+    let victim;
+    try {
+      victim = await runToEnd(ctx, 'victim');
+    } finally {
+      ctx.fake.setFaults({});
+    }
+    expect(victim).toMatchObject({ status: 'failed', sent: 0 });
+    const waiting = await ctx.db
+      .selectFrom('app.ledger')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('activation_id', '=', 'victim')
+      .where('status', 'in', ['pending', 'failed'])
+      .where('payload', 'is not', null)
+      .executeTakeFirstOrThrow();
+    expect(Number(waiting.n)).toBe(6);
+
+    await querySegment(
+      'ledger-thief',
+      `select row_key as order_id, payload->>'consumerName' as customer_name, payload->>'consumerEmail' as customer_email from app.ledger where payload is not null`,
+    );
+    const accepted = ctx.fake.stats().accepted;
+    const summary = await runToEnd(ctx, 'ledger-thief');
+    console.log(`app.ledger read: victim rows waiting ${waiting.n}; thief ${summary.status}/${summary.failureKind}: ${summary.error}`);
+    expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0, newRows: 0 });
+    expect(summary.error).toContain('42501');
+    expect(summary.error).toMatch(/permission denied for schema app/);
+    expect(ctx.fake.stats().accepted).toBe(accepted);
+    expect(acceptedReferences(ctx, 'VI')).toEqual([]);
+    expect((await ledgerByKey(ctx, 'ledger-thief')).size).toBe(0);
+  });
+
+  it('refuses lo_from_bytea: no large object is created', async () => {
+    const before = await adminCount('select count(*)::int as n from pg_largeobject_metadata');
+    await querySegment(
+      'large-object',
+      `select lo_from_bytea(0, 'x'::bytea)::text as order_id, 'Lo Probe' as customer_name, 'lo.probe@shop.example.com' as customer_email`,
+    );
+    const summary = await runToEnd(ctx, 'large-object');
+    const after = await adminCount('select count(*)::int as n from pg_largeobject_metadata');
+    console.log(`lo_from_bytea: ${summary.status}/${summary.failureKind}, large objects ${before} -> ${after}: ${summary.error}`);
+    expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0 });
+    expect(summary.error).toMatch(/25006|42501/);
+    expect(summary.error).toMatch(/read-only|permission denied/i);
+    expect(after).toBe(before);
+  });
+
+  it("cannot terminate the app's connections; the app keeps working", async () => {
+    // Connections of the app's role that the test holds itself: they must survive.
+    const pinned = [new pg.Client({ connectionString: ctx.databaseUrl }), new pg.Client({ connectionString: ctx.databaseUrl })];
+    for (const client of pinned) await client.connect();
+    try {
+      const pinnedPids = await Promise.all(pinned.map(async (client) => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid));
+      const countQuery = `select count(*)::int as n from pg_stat_activity where usename = '${appRole}' and datname = current_database()`;
+      const before = await adminCount(countQuery);
+      await querySegment(
+        'terminator',
+        `select pg_terminate_backend(pid)::text as order_id, 'Kill Probe' as customer_name, 'kill.probe@shop.example.com' as customer_email
+           from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()`,
+      );
+      const summary = await runToEnd(ctx, 'terminator');
+      expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0 });
+      expect(summary.error).toContain('42501');
+
+      const stillThere = await Promise.all(
+        pinned.map(async (client) => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid),
+      );
+      expect(stillThere).toEqual(pinnedPids);
+      const after = await adminCount(countQuery);
+
+      // Another activation runs normally afterwards.
+      await createOrdersTable(ctx, 'after_kill_orders', Array.from({ length: 3 }, (_, index) => segmentRow('AK', index + 1)));
+      await saveServiceActivation(ctx, 'after-kill', { kind: 'table', schema: 'shop', name: 'after_kill_orders' }, { destination: FAST });
+      const next = await runToEnd(ctx, 'after-kill');
+      console.log(
+        `pg_terminate_backend: ${summary.status}/${summary.failureKind}; backends of role ${appRole}: ${before} before, ${after} after; ` +
+          `pinned ${pinnedPids.join(',')} alive; next run ${next.status}, sent ${next.sent}: ${summary.error}`,
+      );
+      expect(next).toMatchObject({ status: 'succeeded', sent: 3 });
+      expect(after).toBeGreaterThanOrEqual(pinned.length);
+    } finally {
+      for (const client of pinned) await client.end().catch(() => undefined);
+    }
+  });
+
+  it('refuses pg_reload_conf', async () => {
+    await querySegment('reload', `select pg_reload_conf()::text as order_id, 'Reload Probe' as customer_name, 'reload.probe@shop.example.com' as customer_email`);
+    const summary = await runToEnd(ctx, 'reload');
+    console.log(`pg_reload_conf: ${summary.status}/${summary.failureKind}: ${summary.error}`);
+    expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0 });
+    expect(summary.error).toContain('42501');
+    expect(summary.error).toMatch(/permission denied/i);
+  });
+
+  it("does not carry one segment's session settings into another's read", async () => {
+    await createOrdersTable(ctx, 'session_a_orders', Array.from({ length: 3 }, (_, index) => segmentRow('SA', index + 1)));
+    // B's table is in schema public, named without its schema: found through the reader's own search_path.
+    await sql`create table public.session_b_orders (order_id text primary key, customer_name text, customer_email text)`.execute(ctx.warehouseAdmin);
+    await sql`insert into public.session_b_orders select 'SB-' || i, 'Buyer SB ' || i, 'sb.' || i || '@shop.example.com' from generate_series(1, 4) i`.execute(
+      ctx.warehouseAdmin,
+    );
+    await sql`grant select on public.session_b_orders to ${sql.id(inject('reader').user)}`.execute(ctx.warehouseAdmin);
+
+    await querySegment(
+      'session-a',
+      `select order_id, customer_name, customer_email, set_config('statement_timeout', '1ms', false) as t, set_config('search_path', 'pg_catalog', false) as p
+         from shop.session_a_orders`,
+    );
+    await querySegment('session-b', 'select order_id, customer_name, customer_email from session_b_orders');
+    const a = await runToEnd(ctx, 'session-a');
+    const b = await runToEnd(ctx, 'session-b');
+    console.log(`session state: A ${a.status} (sent ${a.sent}${a.error ? `: ${a.error}` : ''}); B ${b.status}, sent ${b.sent}${b.error ? `: ${b.error}` : ''}`);
+    expect(b).toMatchObject({ status: 'succeeded', newRows: 4, sent: 4, failed: 0 });
+  });
+
+  it('stops a query at its statement timeout, and leaves no app connection idle in a transaction', async () => {
+    await createOrdersTable(ctx, 'slow_orders', [segmentRow('SL', 1)]);
+    await querySegment('slow', 'select order_id, customer_name, customer_email, pg_sleep(5)::text as pause from shop.slow_orders', { statementTimeout: '1s' });
+
+    // Samples the app's connections to its database while the run goes on.
+    let sampling = true;
+    let samples = 0;
+    let heldOnRuns = 0;
+    let heldAny = 0;
+    const held: string[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        const result = await sql<{ pid: number; query: string; held_ms: number }>`
+          select pid, query, (extract(epoch from clock_timestamp() - state_change) * 1000)::int as held_ms
+            from pg_stat_activity
+           where datname = current_database() and usename = ${appRole} and state like 'idle in transaction%'
+             and pid <> pg_backend_pid()`.execute(ctx.warehouseAdmin);
+        samples++;
+        // A transaction between two of its statements is idle for a moment; one left open while the warehouse is read is not.
+        const long = result.rows.filter((row) => row.held_ms >= 300);
+        if (long.length > 0) heldAny++;
+        if (long.some((row) => row.query.includes('app.runs') || row.query.includes('"app"."runs"'))) heldOnRuns++;
+        for (const row of long) held.push(`${row.pid} ${row.held_ms}ms: ${row.query.slice(0, 120)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const started = Date.now();
+    let summary;
+    try {
+      summary = await runToEnd(ctx, 'slow');
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const elapsed = Date.now() - started;
+    const afterwards = await adminCount(
+      `select count(*)::int as n from pg_stat_activity where datname = current_database() and usename = '${appRole}' and state like 'idle in transaction%' and pid <> pg_backend_pid()`,
+    );
+    console.log(
+      `statement timeout 1s vs pg_sleep(5): ${summary.status}/${summary.failureKind} in ${seconds(elapsed)}; ${samples} samples, ` +
+        `idle in transaction >= 300 ms: ${heldAny} (on app.runs: ${heldOnRuns}), afterwards ${afterwards}: ${summary.error}`,
+    );
+    expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0 });
+    expect(summary.error).toMatch(/statement timeout/);
+    expect(summary.error).toContain('57014');
+    expect(elapsed).toBeLessThan(8_000);
+    expect(samples).toBeGreaterThan(5);
+    expect(held).toEqual([]);
+    expect(heldOnRuns).toBe(0);
+    expect(afterwards).toBe(0);
+  });
+
+  describe('the production worker refuses, at start, what would let it do more or go nowhere', () => {
+    const readerPassword = () => inject('reader').password;
+
+    function expectRefused(name: string, app: AppProcess, exit: { code: number | null; timedOut: boolean }, needles: string[]): void {
+      const output = app.output();
+      console.log(`worker start, ${name}: exit ${exit.code} after ${seconds(app.exitedAfterMs() ?? NaN)}${exit.timedOut ? ' (killed: did not exit)' : ''}`);
+      expect(exit.timedOut, output).toBe(false);
+      expect(exit.code, output).not.toBe(0);
+      expect(exit.code, output).not.toBeNull();
+      for (const needle of needles) expect(output, `${name}: output should contain ${needle}`).toContain(needle);
+      expect(output).not.toContain('"msg":"worker started"');
+      // Passwords are never printed.
+      expect(output).not.toContain(readerPassword());
+    }
+
+    it('a superuser warehouse connection, given or defaulted to DATABASE_URL; a wrong warehouse password; an unreachable Temporal; a bad DATABASE_URL', async () => {
+      const wrongPassword = new URL(ctx.readerUrl);
+      wrongPassword.password = 'not-the-password-x7';
+      const unset = workerEnvFor(ctx);
+      delete unset.WAREHOUSE_DATABASE_URL;
+      const closedPort = await freePort();
+      const noSuchDatabase = databaseUrl(inject('postgresAdminUrl'), `no_such_database_${randomBytes(3).toString('hex')}`);
+
+      const cases: { name: string; env: NodeJS.ProcessEnv; needles: string[] }[] = [
+        { name: 'superuser warehouse', env: workerEnvFor(ctx, { WAREHOUSE_DATABASE_URL: ctx.databaseUrl }), needles: ['WAREHOUSE_DATABASE_URL', 'superuser', 'CREATE ROLE', 'GRANT SELECT'] },
+        { name: 'warehouse unset', env: unset, needles: ['WAREHOUSE_DATABASE_URL (unset, so DATABASE_URL)', 'superuser', 'CREATE ROLE', 'GRANT SELECT'] },
+        { name: 'wrong warehouse password', env: workerEnvFor(ctx, { WAREHOUSE_DATABASE_URL: wrongPassword.toString() }), needles: ['WAREHOUSE_DATABASE_URL', '28P01'] },
+        { name: 'invalid DATABASE_URL', env: workerEnvFor(ctx, { DATABASE_URL: 'mysql://app@localhost/app' }), needles: ['DATABASE_URL'] },
+        { name: 'DATABASE_URL of no database', env: workerEnvFor(ctx, { DATABASE_URL: noSuchDatabase }), needles: ['DATABASE_URL', '3D000'] },
+        { name: 'unreachable Temporal', env: workerEnvFor(ctx, { TEMPORAL_ADDRESS: `127.0.0.1:${closedPort}` }), needles: ['TEMPORAL_ADDRESS', `127.0.0.1:${closedPort}`] },
+      ];
+      // All at once (they share the machine's cores, so each takes longer to load its modules).
+      const apps = cases.map((entry) => ({ ...entry, app: spawnApp(entry.name, 'src/worker.ts', entry.env) }));
+      const exits = await Promise.all(apps.map(({ app }) => exitOf(app, 45_000)));
+      apps.forEach(({ name, app, needles }, index) => expectRefused(name, app, exits[index] as { code: number | null; timedOut: boolean }, needles));
+      const [, , password, invalid, , temporal] = apps.map(({ app }) => app);
+      expect(invalid?.output()).toMatch(/DATABASE_URL: must be a postgres/);
+      expect(invalid?.output()).not.toContain('mysql://app@localhost');
+      expect(password?.output()).not.toContain('not-the-password-x7');
+      // The invalid DATABASE_URL stops right after the modules are loaded: what the unreachable
+      // Temporal takes beyond it is its own (database checks, then the connection attempt).
+      const loaded = invalid?.exitedAfterMs() ?? NaN;
+      const temporalMs = (temporal?.exitedAfterMs() ?? NaN) - loaded;
+      console.log(`worker start, unreachable Temporal: exited ${seconds(temporalMs)} after a worker that stops once its modules are loaded`);
+      expect(temporalMs).toBeLessThan(10_000);
+    });
+  });
+
+  describe('dev mode never touches production', () => {
+    /** Nothing from the outer environment; only what each case sets. */
+    function devEnv(overrides: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+      const env = workerEnvFor(ctx);
+      for (const name of Object.keys(env)) {
+        if (name.startsWith('TRUSTPILOT_') || name.startsWith('TEMPORAL_') || name === 'DATABASE_URL' || name === 'WAREHOUSE_DATABASE_URL') delete env[name];
+      }
+      return { ...env, TEMPORAL_LOG_LEVEL: 'ERROR', TRUSTPILOT_DEV_DATA_DIR: DEV_DATA_DIR, ...overrides };
+    }
+
+    /** What the server looked like before the refused start, for the check below. */
+    let serverBefore: { warehouseDb: boolean; readerRole: boolean } | undefined;
+    let serverAfter: { warehouseDb: boolean; readerRole: boolean } | undefined;
+
+    async function serverState(): Promise<{ warehouseDb: boolean; readerRole: boolean }> {
+      const result = await sql<{ warehouse_db: boolean; reader_role: boolean }>`
+        select exists (select 1 from pg_database where datname = 'warehouse') as warehouse_db,
+               exists (select 1 from pg_roles where rolname = 'trustpilot_dev_reader') as reader_role`.execute(ctx.warehouseAdmin);
+      const row = result.rows[0];
+      return { warehouseDb: row?.warehouse_db ?? false, readerRole: row?.reader_role ?? false };
+    }
+
+    it('refuses a database a production worker uses: non-zero exit naming production, no demo table, no demo activation', async () => {
+      serverBefore = await serverState();
+      const taskQueue = `dev-refused-${randomBytes(3).toString('hex')}`;
+      // Credentials and Temporal given, so that the only reason to refuse is the database.
+      const app = spawnApp(
+        'dev on production',
+        'src/dev/main.ts',
+        devEnv({ ...ctx.workerEnv, DATABASE_URL: ctx.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue }),
+        'Ready.',
+      );
+      let exit;
+      try {
+        exit = await exitOf(app, 30_000);
+      } finally {
+        await app.kill();
+      }
+      serverAfter = await serverState();
+      const output = app.output();
+      const demoActivations = await ctx.db.selectFrom('app.activations').select('id').where('id', '=', 'demo-orders').execute();
+      const demoDestinations = await ctx.db.selectFrom('app.destinations').select('id').where('id', '=', 'demo-trustpilot').execute();
+      const demoTableHere = await adminCount(`select count(*)::int as n from pg_tables where schemaname = 'demo'`);
+      let demoTableInWarehouse = 0;
+      if (serverAfter.warehouseDb) {
+        const warehouse = createUntypedDb(databaseUrl(inject('postgresAdminUrl'), 'warehouse'));
+        try {
+          const result = await sql<{ n: number }>`select count(*)::int as n from pg_tables where schemaname = 'demo'`.execute(warehouse);
+          demoTableInWarehouse = Number(result.rows[0]?.n ?? 0);
+        } finally {
+          await warehouse.destroy();
+        }
+      }
+      const mode = await ctx.db.selectFrom('app.deployment').select('mode').executeTakeFirstOrThrow();
+      // Leave the server as found (the next test reports what was created).
+      const server = createUntypedDb(inject('postgresAdminUrl'), { max: 1 });
+      try {
+        if (!serverBefore.warehouseDb && serverAfter.warehouseDb) await sql`drop database if exists warehouse`.execute(server);
+        if (!serverBefore.readerRole && serverAfter.readerRole) await sql`drop role if exists segment_reader`.execute(server);
+      } finally {
+        await server.destroy();
+      }
+      console.log(
+        `dev mode on a production database: exit ${exit.code} after ${seconds(app.exitedAfterMs() ?? NaN)}; demo activations ${demoActivations.length}, ` +
+          `demo destinations ${demoDestinations.length}, demo tables here ${demoTableHere} / in 'warehouse' ${demoTableInWarehouse}; deployment still ${mode.mode}`,
+      );
+      expect(exit.timedOut, output).toBe(false);
+      expect(exit.code, output).not.toBe(0);
+      expect(output).toContain('production');
+      expect(output).not.toContain('Ready.');
+      expect(app.exitedAfterMs()).toBeLessThan(20_000);
+      expect(demoActivations).toEqual([]);
+      expect(demoDestinations).toEqual([]);
+      expect(demoTableHere).toBe(0);
+      expect(demoTableInWarehouse).toBe(0);
+      expect(mode.mode).toBe('production');
+    });
+
+    it('refused on a production database, it creates nothing on that server either (no warehouse database, no reader role)', () => {
+      expect(serverBefore).toBeDefined();
+      console.log(`dev mode on a production database, server before ${JSON.stringify(serverBefore)}, after ${JSON.stringify(serverAfter)}`);
+      if (serverBefore?.warehouseDb === false) expect(serverAfter?.warehouseDb, "database 'warehouse' created on the production server").toBe(false);
+      if (serverBefore?.readerRole === false) expect(serverAfter?.readerRole, "role 'trustpilot_dev_reader' created on the production server").toBe(false);
+    });
+
+    it('refuses to mix a fake Trustpilot with a real Temporal deployment, before starting anything', async () => {
+      const dataDirBefore = existsSync(DEV_DATA_DIR);
+      const postgresDirBefore = existsSync(join(DEV_DATA_DIR, 'postgres'));
+      const app = spawnApp('dev on real Temporal without credentials', 'src/dev/main.ts', devEnv({ TEMPORAL_ADDRESS: inject('temporalAddress') }), 'Ready.');
+      let exit;
+      try {
+        exit = await exitOf(app, 30_000);
+      } finally {
+        await app.kill();
+      }
+      const output = app.output();
+      console.log(`dev mode, TEMPORAL_ADDRESS without credentials: exit ${exit.code} after ${seconds(app.exitedAfterMs() ?? NaN)}: ${output.trim().slice(0, 160)}`);
+      expect(exit.timedOut, output).toBe(false);
+      expect(exit.code, output).not.toBe(0);
+      expect(output).toContain('refuses to mix');
+      expect(output).toContain('TEMPORAL_ADDRESS');
+      expect(output).not.toMatch(/Starting|Fake Trustpilot|Ready\./);
+      expect(app.exitedAfterMs()).toBeLessThan(15_000);
+      if (!dataDirBefore) expect(existsSync(DEV_DATA_DIR)).toBe(false);
+      if (!postgresDirBefore) expect(existsSync(join(DEV_DATA_DIR, 'postgres'))).toBe(false);
+    });
+
+    /** How the dev-mode process of the next test stopped on SIGTERM. */
+    let sigterm: { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; said: string; stoppedLine: boolean; discoveryLeft: boolean } | undefined;
+
+    it('with TRUSTPILOT_API_KEY_FILE set, does not start the fake Trustpilot', async () => {
+      const database = `t_dev_fresh_${randomBytes(4).toString('hex')}`;
+      await createDatabaseIfMissing(inject('postgresAdminUrl'), database);
+      const secrets = mkdtempSync(join(tmpdir(), 'tpi-dev-secret-'));
+      const keyFile = join(secrets, 'api-key');
+      writeFileSync(keyFile, 'a-real-looking-api-key\n', { mode: 0o600 });
+      const taskQueue = `dev-real-${randomBytes(3).toString('hex')}`;
+      const discoveryFile = join(DEV_DATA_DIR, 'dev-connection.json');
+      const spawnedAt = Date.now();
+      const app = spawnApp(
+        'dev with an API key file',
+        'src/dev/main.ts',
+        devEnv({
+          TRUSTPILOT_API_KEY_FILE: keyFile,
+          TEMPORAL_ADDRESS: inject('temporalAddress'),
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          DATABASE_URL: databaseUrl(inject('postgresAdminUrl'), database),
+          WAREHOUSE_DATABASE_URL: databaseUrl(inject('postgresAdminUrl'), database, inject('reader')),
+        }),
+        'Ready.',
+      );
+      let banner = false;
+      try {
+        await app.ready(60_000).then(
+          () => {
+            banner = true;
+          },
+          () => undefined,
+        );
+        const output = app.output();
+        console.log(`dev mode with TRUSTPILOT_API_KEY_FILE: banner ${banner} after ${seconds(Date.now() - spawnedAt)}; exited ${app.hasExited()}: ${output.trim().split('\n').slice(0, 3).join(' | ')}`);
+        expect(output).not.toContain('Fake Trustpilot');
+        expect(output).not.toContain('8787');
+        expect(banner, `dev mode did not print its banner:\n${output}`).toBe(true);
+        expect(app.hasExited()).toBe(false);
+      } finally {
+        // SIGTERM lets it clean up (the dev-connection file); SIGKILL if it does not stop.
+        app.signal('SIGTERM');
+        const stopped = await exitOf(app, 20_000);
+        const discoveryPid = existsSync(discoveryFile) ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { pid?: number }).pid : undefined;
+        sigterm = { ...stopped, said: app.output().trim().split('\n').slice(-2).join(' | '), stoppedLine: app.output().includes('Stopped.'), discoveryLeft: discoveryPid === app.pid };
+        console.log(`dev mode with TRUSTPILOT_API_KEY_FILE, after SIGTERM: ${JSON.stringify(sigterm)}`);
+        rmSync(secrets, { recursive: true, force: true });
+        rmSync(DEV_DATA_DIR, { recursive: true, force: true });
+      }
+    });
+
+    it('stops cleanly on SIGTERM, as its banner says: exit 0, "Stopped.", its discovery file removed', () => {
+      expect(sigterm).toBeDefined();
+      expect(sigterm?.timedOut).toBe(false);
+      expect(sigterm?.stoppedLine, sigterm?.said).toBe(true);
+      expect(sigterm?.code, sigterm?.said).toBe(0);
+      expect(sigterm?.discoveryLeft).toBe(false);
+    });
+  });
+});
