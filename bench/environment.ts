@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { sql } from 'kysely';
@@ -15,6 +15,9 @@ import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot } from '../src/
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 export const READER = { user: 'bench_reader', password: 'bench-reader' };
+
+/** How the worker runs in production (package.json's `worker` script, the Dockerfile): the same here. */
+const WORKER_NODE_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=4'];
 
 /** One Postgres, one Temporal dev server and one fake Trustpilot for the whole benchmark, on ports picked and bound at once. */
 export interface BenchEnvironment {
@@ -73,7 +76,6 @@ export async function createScenario(env: BenchEnvironment, name: string): Promi
   await migrateToLatest(app.db);
   await claimDeployment(app.db, 'production');
   await grantSchemaToReader(url, 'shop', READER.user);
-  if (process.env.BENCH_ASYNC_COMMIT) await sql.raw(`alter database ${database} set synchronous_commit = off`).execute(app.db);
   const taskQueue = `bench-${name}`;
   return {
     name,
@@ -166,7 +168,7 @@ export async function spawnAppWorker(env: BenchEnvironment, scenario: Scenario):
   // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", to profile the worker.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return await spawnProcess(
-    [...nodeArgs, 'dist/worker.js'],
+    [...WORKER_NODE_FLAGS, ...nodeArgs, 'dist/worker.js'],
     {
       DATABASE_URL: scenario.url,
       WAREHOUSE_DATABASE_URL: scenario.readerUrl,
@@ -178,9 +180,49 @@ export async function spawnAppWorker(env: BenchEnvironment, scenario: Scenario):
       TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
       TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
       METRICS_BIND_ADDRESS: 'off',
+      MALLOC_ARENA_MAX: '2',
       LOG_LEVEL: 'info',
       TEMPORAL_LOG_LEVEL: 'ERROR',
     },
     '"msg":"worker started"',
   );
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds used so far by the processes of each role (Temporal server, Postgres, the app's worker, this process). */
+export function cpuByRole(): Map<string, number> {
+  const roles = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
+      // utime, stime, and those of waited-for children (Postgres backends that exited)
+      const seconds = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+      const role = command.includes('temporal server')
+        ? 'temporal'
+        : command.includes('postgres')
+          ? 'postgres'
+          : command.includes('dist/worker.js')
+            ? 'worker'
+            : command.includes('noop/worker')
+              ? 'no-op worker'
+              : Number(pid) === process.pid
+                ? 'bench + fake Trustpilot'
+                : undefined;
+      if (role) roles.set(role, (roles.get(role) ?? 0) + seconds);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return roles;
+}
+
+/** CPU milliseconds per row of each role between two snapshots. */
+export function cpuPerRow(before: Map<string, number>, after: Map<string, number>, rows: number): string {
+  return [...after]
+    .map(([role, seconds]) => [role, ((seconds - (before.get(role) ?? 0)) * 1000) / rows] as const)
+    .filter(([, ms]) => ms >= 0.05)
+    .map(([role, ms]) => `${role} ${ms.toFixed(2)}`)
+    .join(', ');
 }

@@ -4,11 +4,13 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { recordFailure, recordSent, takeForSending } from '../src/db/ledger-sending.ts';
-import { pacingKey, reserveSlot, slotIntervalMs } from '../src/db/pacing.ts';
+import { Pacer, pacingKey, slotIntervalMs } from '../src/db/pacing.ts';
 import { FAKE_DEFAULTS } from '../src/fake-trustpilot/server.ts';
 import { createTrustpilotClient } from '../src/trustpilot/index.ts';
 import type { InvitationRequest } from '../src/domain/index.ts';
 import {
+  cpuByRole,
+  cpuPerRow,
   createScenario,
   createSegment,
   markAllSent,
@@ -126,14 +128,15 @@ export async function detectionFigures(env: BenchEnvironment, rows: number, repe
 }
 
 /** The ceiling: no-op per-row activities with the run's concurrency, on the same server, from a worker process of their own. */
-async function noopCeiling(env: BenchEnvironment, rows: number, concurrency: number): Promise<number> {
+async function noopCeiling(env: BenchEnvironment, rows: number, concurrency: number): Promise<{ rate: number; cpu: string }> {
   const taskQueue = `noop-${Date.now()}`;
   const worker = await spawnProcess(['--import', 'tsx', 'bench/noop/worker.ts'], { TEMPORAL_ADDRESS: env.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue }, 'noop worker started');
   try {
+    const before = cpuByRole();
     const { seconds } = await timed(() =>
       env.temporal.workflow.execute('noopRun', { taskQueue, workflowId: `${taskQueue}-run`, args: [{ count: rows, concurrency }] }),
     );
-    return rows / seconds;
+    return { rate: rows / seconds, cpu: cpuPerRow(before, cpuByRole(), rows) };
   } finally {
     await worker.stop();
   }
@@ -165,20 +168,22 @@ async function rawLoop(env: BenchEnvironment, scenario: Scenario, rows: number, 
   await client.authenticate();
   const interval = slotIntervalMs({ calls: 1_000_000, perSeconds: 1 });
   const key = pacingKey(env.fake.apiUrl, 'raw');
+  const pacer = new Pacer(db);
   let next = 0;
   const { seconds } = await timed(async () => {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < ids.length) {
-          const entryId = ids[next++] as number;
-          await reserveSlot(db, key, interval);
-          const taken = await takeForSending(db, { runId: run.id, entryId, attempt: 1, breakerLimit: 20 });
+          const entryId = ids[next++] ?? 0;
+          const slot = await pacer.nextSlot(key, interval);
+          if (slot > Date.now()) await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
+          const taken = await takeForSending(scenario.app.pool, { runId: run.id, entryId, attempt: 1, breakerLimit: 20 });
           if (taken.kind !== 'taken') continue;
           try {
-            await client.createInvitation(FAKE_DEFAULTS.businessUnitId, taken.payload as InvitationRequest);
-            await recordSent(db, { runId: run.id, entryId });
+            await client.createInvitation(FAKE_DEFAULTS.businessUnitId, taken.payload);
+            await recordSent(scenario.app.pool, { runId: run.id, entryId });
           } catch {
-            await recordFailure(db, { runId: run.id, entryId }, { status: 'failed', errorClass: 'bench', message: 'bench', inDoubt: false, health: 'unknown' });
+            await recordFailure(scenario.app.pool, { runId: run.id, entryId }, { status: 'failed', errorClass: 'bench', message: 'bench', inDoubt: false, health: 'unknown' });
           }
         }
       }),
@@ -195,15 +200,19 @@ export async function sendingFigures(env: BenchEnvironment, rows: number, concur
   try {
     const products: number[] = [];
     const ceilings: number[] = [];
+    let cpu = '';
     for (let repeat = 0; repeat < repeats; repeat++) {
       // A fresh ledger each time: the previous run sent every row of the segment.
       if (repeat > 0) await sql`delete from app.ledger where activation_id = 'bench'`.execute(scenario.app.db);
+      const before = cpuByRole();
       const { seconds, value: summary } = await timed(() => scenario.client.run('bench'));
       if (summary.sent !== rows) throw new Error(`sent ${summary.sent} of ${rows}`);
+      const productCpu = cpuPerRow(before, cpuByRole(), rows);
       const ceiling = await noopCeiling(env, rows, concurrency);
       products.push(rows / seconds);
-      ceilings.push(ceiling);
-      log(`  send ${rows} at concurrency ${concurrency}: ${(rows / seconds).toFixed(1)} rows/s, no-op ceiling ${ceiling.toFixed(1)}/s`);
+      ceilings.push(ceiling.rate);
+      cpu = `CPU ms per row: product ${productCpu}; no-op ${ceiling.cpu}`;
+      log(`  send ${rows} at concurrency ${concurrency}: ${(rows / seconds).toFixed(1)} rows/s, no-op ceiling ${ceiling.rate.toFixed(1)}/s (${cpu})`);
     }
     const raw = await rawLoop(env, scenario, rows, concurrency);
     log(`  raw loop (fetch + the same SQL, no Temporal): ${raw.toFixed(1)} rows/s`);
@@ -217,7 +226,7 @@ export async function sendingFigures(env: BenchEnvironment, rows: number, concur
         ratio: round(best / bestCeiling, 2),
         unit: 'rows/s',
         target: '≥ 0.6 of the no-op per-row activity ceiling',
-        note: `medians ${median(products).toFixed(1)} vs ${median(ceilings).toFixed(1)}; raw fetch + SQL loop ${raw.toFixed(1)} rows/s`,
+        note: `medians ${median(products).toFixed(1)} vs ${median(ceilings).toFixed(1)}; raw fetch + SQL loop ${raw.toFixed(1)} rows/s; ${cpu}`,
       },
       { name: `worker peak RSS, sending ${rows} rows`, product: round(worker.peakRssMiB(), 0), baseline: null, ratio: null, unit: 'MiB', target: '< 250' },
     ];

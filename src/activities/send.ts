@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CredentialsError, resolveCredentials } from '../config/credentials.ts';
 import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.ts';
-import { pacingKey, reserveSlot, slotIntervalMs } from '../db/pacing.ts';
+import { Pacer, pacingKey, slotIntervalMs } from '../db/pacing.ts';
 import {
   createTrustpilotClient,
   healthOf,
@@ -34,6 +34,7 @@ async function sleepUntil(context: Context, time: number): Promise<void> {
 export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   const { db } = deps;
   const clients = new Map<string, TrustpilotClient>();
+  const pacer = new Pacer(db);
 
   function clientFor(credentials: TrustpilotCredentials): TrustpilotClient {
     const user = credentials.grant === 'password' ? credentials.username : credentials.businessUserId;
@@ -73,7 +74,7 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   async function recordSentSurely(activity: Context, input: SendInvitationInput): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await recordSent(db, input);
+        await recordSent(deps.appPool, input);
         return;
       } catch (error) {
         if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
@@ -95,14 +96,14 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
       throw isTrustpilotError(error) ? retryOrStop(error, activity.info.attempt) : error;
     }
 
-    const slot = await reserveSlot(db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
+    const slot = await pacer.nextSlot(pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
     recordPacingWait(config.activation.id, slot - Date.now());
     // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
     // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
     await sleepUntil(activity, slot - LEDGER_WRITE_ALLOWANCE_MS);
 
     const breakerLimit = destination.circuitBreaker.failuresInARow;
-    const taken = await takeForSending(db, { ...input, attempt: activity.info.attempt, breakerLimit });
+    const taken = await takeForSending(deps.appPool, { ...input, attempt: activity.info.attempt, breakerLimit });
     switch (taken.kind) {
       case 'already_sent':
       case 'not_sendable':
@@ -123,19 +124,19 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
     } catch (error) {
       if (!isTrustpilotError(error)) {
         // Cancelled mid-call (the run was stopped, or the activity timed out): the call may have gone through.
-        await recordFailure(db, input, { status: 'failed', errorClass: 'interrupted', message: 'the call was interrupted', inDoubt: true, health: 'unknown' });
+        await recordFailure(deps.appPool, input, { status: 'failed', errorClass: 'interrupted', message: 'the call was interrupted', inDoubt: true, health: 'unknown' });
         throw error;
       }
       if (error.kind === 'rejected') {
         countInvitation(config.activation.id, 'rejected');
-        await recordFailure(db, input, { status: 'rejected', errorClass: 'rejected_by_trustpilot', message: error.message, inDoubt: false, health: 'answered' });
+        await recordFailure(deps.appPool, input, { status: 'rejected', errorClass: 'rejected_by_trustpilot', message: error.message, inDoubt: false, health: 'answered' });
         return 'rejected';
       }
       // A misconfigured activation leaves the row itself fine: it is kept for the next run.
       const health = healthOf(error);
       const inDoubt = mayHaveBeenAccepted(error);
       countInvitation(config.activation.id, inDoubt ? 'in_doubt' : 'failed');
-      const inARow = await recordFailure(db, input, {
+      const inARow = await recordFailure(deps.appPool, input, {
         status: 'failed',
         errorClass: error.kind,
         message: error.message,

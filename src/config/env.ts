@@ -78,6 +78,8 @@ const envSchema = z.object({
   TRUSTPILOT_BUSINESS_USER_ID: optionalString,
   TRUSTPILOT_USERNAME: optionalString,
   TRUSTPILOT_PASSWORD: optionalString,
+  /** connections to the app database per process; sends in flight each need one for a moment */
+  DATABASE_POOL_SIZE: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(2, { error: 'must be a whole number from 2 to 500' }).max(500, { error: 'must be a whole number from 2 to 500' }).default(40)),
   LOG_LEVEL: logLevel,
   TEMPORAL_LOG_LEVEL: temporalLogLevel,
   METRICS_BIND_ADDRESS: metricsAddress,

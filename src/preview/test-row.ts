@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type pg from 'pg';
 import { resolveCredentials } from '../config/credentials.ts';
 import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.ts';
-import { pacingKey, reserveSlot, slotIntervalMs } from '../db/pacing.ts';
+import { pacingKey, reserveSlots, slotIntervalMs } from '../db/pacing.ts';
 import { CLI_RUN_PREFIX, finishRunRecord } from '../db/runs.ts';
 import { maskInvitation, prepareRow, PublicError, type InvitationRequest } from '../domain/index.ts';
 import { readRowsByKeys } from '../source/read.ts';
@@ -22,6 +23,7 @@ export interface TestRowReport {
 }
 
 export interface TestRowDeps extends PreviewDeps {
+  appPool: pg.Pool;
   env: NodeJS.ProcessEnv;
   trustpilot: { apiUrl: string; invitationsApiUrl: string };
 }
@@ -123,21 +125,21 @@ async function sendOne(
   const credentials = resolveCredentials(destination, deps.env);
   const client = createTrustpilotClient({ ...deps.trustpilot, credentials });
   await client.authenticate();
-  const slot = await reserveSlot(deps.db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
+  const slot = await reserveSlots(deps.db, pacingKey(deps.trustpilot.apiUrl, credentials.apiKey), slotIntervalMs(destination.rateLimit));
   await delay(Math.max(0, slot - Date.now()));
-  const taken = await takeForSending(deps.db, { ...target, attempt: 1, breakerLimit: destination.circuitBreaker.failuresInARow });
+  const taken = await takeForSending(deps.appPool, { ...target, attempt: 1, breakerLimit: destination.circuitBreaker.failuresInARow });
   if (taken.kind !== 'taken') throw new PublicError(`Row of activation '${activationId}' could not be taken for sending (${taken.kind})`);
   try {
     const answer = await client.createInvitation(businessUnitId, taken.payload);
-    await recordSent(deps.db, target);
+    await recordSent(deps.appPool, target);
     return { outcome: 'sent', status: answer.status, ...(answer.id ? { invitationId: answer.id } : {}) };
   } catch (error) {
     if (!isTrustpilotError(error)) {
-      await recordFailure(deps.db, target, { status: 'failed', errorClass: 'interrupted', message: 'the call was interrupted', inDoubt: true, health: 'unknown' });
+      await recordFailure(deps.appPool, target, { status: 'failed', errorClass: 'interrupted', message: 'the call was interrupted', inDoubt: true, health: 'unknown' });
       throw error;
     }
     const rejected = error.kind === 'rejected';
-    await recordFailure(deps.db, target, {
+    await recordFailure(deps.appPool, target, {
       status: rejected ? 'rejected' : 'failed',
       errorClass: rejected ? 'rejected_by_trustpilot' : error.kind,
       message: error.message,

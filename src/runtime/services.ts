@@ -96,7 +96,7 @@ export function warehouseVariable(env: AppEnv): string {
 
 export async function openServices(env: AppEnv, options: OpenOptions = {}): Promise<Services> {
   const databaseUrl = requireDatabaseUrl(env);
-  const { db, pool } = createAppDatabase(databaseUrl);
+  const { db, pool } = createAppDatabase(databaseUrl, { max: env.DATABASE_POOL_SIZE });
   const warehouse = new Warehouse(env.WAREHOUSE_DATABASE_URL ?? databaseUrl);
   let connection: Connection | undefined;
   try {
