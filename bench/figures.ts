@@ -7,7 +7,6 @@ import { recordFailure, recordSent, takeForSending } from '../src/db/ledger-send
 import { Pacer, pacingKey, slotIntervalMs } from '../src/db/pacing.ts';
 import { FAKE_DEFAULTS } from '../src/fake-trustpilot/server.ts';
 import { createTrustpilotClient } from '../src/trustpilot/index.ts';
-import type { InvitationRequest } from '../src/domain/index.ts';
 import {
   cpuByRole,
   cpuPerRow,
