@@ -41,7 +41,8 @@ try {
   log(`machine: ${machine()}`);
   figures.push(...(await detectionFigures(env, 100_000, 3, log)));
   figures.push(...(await sendingFigures(env, 2_000, 50, options.quick ? 2 : 3, log)));
-  figures.push(await pacingFigure(env, 20, 1, options.quick ? 40 : 400, log));
+  // 20 calls a second, over a 10-second window (a 1-second window would be dominated by the 250 ms minimum headroom).
+  figures.push(await pacingFigure(env, 200, 10, options.quick ? 20 : 400, log));
   if (!options.quick) {
     figures.push(...(await detectionFigures(env, 1_000_000, 1, log)));
     for (const rows of [1_000, 5_000, 20_000]) figures.push(...(await sendingFigures(env, rows, 50, 1, log)));

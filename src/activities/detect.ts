@@ -87,36 +87,37 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
     const status: LedgerStatus = baseline ? 'baseline' : 'new';
     await session.client.query('begin');
     try {
+      // Counting first, inserting only when there is something new: a run that finds nothing new
+      // (the usual case) joins the segment's keys with the ledger once, and writes nothing.
       const [diff] = await session.query(
-        sql<{ inserted: number; already_sent: number }>`
-          with known as materialized (
-            select k.row_key, l.status from tpi_keys k
-              left join app.ledger l on l.activation_id = ${activationId} and l.row_key = k.row_key
-             where k.row_key is not null
-          ), inserted as (
-            insert into app.ledger (activation_id, row_key, status, first_run_id, last_run_id)
-            select ${activationId}, row_key, ${status}, ${runId}, ${runId} from known where status is null
-            on conflict (activation_id, row_key) do nothing
-            returning 1
-          )
-          select (select count(*) from inserted)::int as inserted,
-                 count(*) filter (where status = 'sent')::int as already_sent
-            from known`,
+        sql<{ unknown: number; already_sent: number }>`
+          select count(*) filter (where l.id is null)::int as unknown,
+                 count(*) filter (where l.status = 'sent')::int as already_sent
+            from tpi_keys k
+            left join app.ledger l on l.activation_id = ${activationId} and l.row_key = k.row_key
+           where k.row_key is not null`,
       );
+      const inserted =
+        (diff?.unknown ?? 0) === 0
+          ? 0
+          : await session.execute(
+              sql`insert into app.ledger (activation_id, row_key, status, first_run_id, last_run_id)
+                  select ${activationId}, k.row_key, ${status}, ${runId}, ${runId} from tpi_keys k
+                   where k.row_key is not null
+                     and not exists (select 1 from app.ledger l where l.activation_id = ${activationId} and l.row_key = k.row_key)
+                  on conflict (activation_id, row_key) do nothing`,
+            );
       const reconsidered =
         changed.length === 0
-          ? []
-          : await session.query(
-              sql<{ id: number }>`
-                update app.ledger set status = 'new', fingerprint = null, error_class = null, error_message = null, last_run_id = ${runId}, updated_at = now()
-                 where id = any(${changed}::bigint[]) and status = 'rejected'
-                returning id`,
+          ? 0
+          : await session.execute(
+              sql`update app.ledger set status = 'new', fingerprint = null, error_class = null, error_message = null, last_run_id = ${runId}, updated_at = now()
+                   where id = any(${changed}::bigint[]) and status = 'rejected'`,
             );
-      const inserted = diff?.inserted ?? 0;
       const result: DetectResult = {
         sourceRows: stats.rows,
-        newRows: (baseline ? 0 : inserted) + reconsidered.length,
-        reconsidered: reconsidered.length,
+        newRows: (baseline ? 0 : inserted) + reconsidered,
+        reconsidered: reconsidered,
         duplicateKeys: stats.rows - stats.nullKeys - stats.distinctKeys,
         nullKeys: stats.nullKeys,
         baselineRows: baseline ? inserted : 0,

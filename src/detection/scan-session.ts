@@ -48,6 +48,13 @@ export class ScanSession {
     return result.rows as Row[];
   }
 
+  /** Runs a statement for its effect; returns how many rows it touched. */
+  async execute(raw: RawBuilder<unknown>): Promise<number> {
+    const compiled = compile(raw);
+    const result = await this.client.query({ text: compiled.sql, values: [...compiled.parameters] });
+    return result.rowCount ?? 0;
+  }
+
   /** Streams the keys in the scan range from the warehouse (by COPY, unparsed) and groups them. */
   async load(): Promise<void> {
     try {
