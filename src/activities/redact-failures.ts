@@ -13,11 +13,12 @@ export function redactedFailure(error: unknown): unknown {
   if (error instanceof ApplicationFailure) {
     return ApplicationFailure.create({
       message: error.message,
-      type: error.type ?? undefined,
       nonRetryable: error.nonRetryable ?? false,
+      // Left out, not set to undefined, when the failure has none (the options type is exact).
+      ...(error.type != null ? { type: error.type } : {}),
       // The SDK's Duration type comes from `ms`, whose types the linter cannot see through.
       // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
-      nextRetryDelay: error.nextRetryDelay ?? undefined,
+      ...(error.nextRetryDelay != null ? { nextRetryDelay: error.nextRetryDelay } : {}),
     });
   }
   return ApplicationFailure.create({ message: publicMessageOf(error), type: error instanceof Error ? error.name : 'Error' });

@@ -39,7 +39,8 @@ export function wrongKindMessage(field: string, kind: InvitationKind, type: Invi
 
 interface DestinationRuleInput {
   invitationType: InvitationTypeName;
-  defaults: Partial<Record<KindSpecificSetting, string>>;
+  /** Zod's output type for an optional key admits `undefined`; an absent setting and `undefined` mean the same. */
+  defaults: { [Setting in KindSpecificSetting]?: string | undefined };
 }
 
 export function destinationRuleIssues(destination: DestinationRuleInput): RuleIssue[] {

@@ -35,12 +35,12 @@ interface CacheEntry {
   token?: AccessToken;
   /** The cached token was answered with 401; it must not be handed out again. */
   rejected: boolean;
-  inFlight?: { promise: Promise<AccessToken>; early: boolean };
+  inFlight?: { promise: Promise<AccessToken>; early: boolean } | undefined;
   /** Token bucket limiting mints; see TokenCacheOptions.minRenewIntervalSeconds. */
   mintAllowance: number;
   allowanceUpdatedAtMs: number;
   /** A token request that failed for a reason a quick retry cannot fix (bad credentials, 429). */
-  failure?: { error: unknown; untilMs: number };
+  failure?: { error: unknown; untilMs: number } | undefined;
 }
 
 const MINT_BURST = 2;

@@ -98,7 +98,7 @@ function callBusinessUnit(fake: FakeTrustpilot, method: 'GET' | 'POST', action: 
   const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
   if (method === 'POST' && contentType !== null) headers['content-type'] = contentType;
   const url = `${fake.invitationsApiUrl}/v1/private/business-units/${options.businessUnitId ?? BU}/${action}`;
-  return fetch(url, { method, headers, body: method === 'POST' ? (options.rawBody ?? JSON.stringify(body)) : undefined });
+  return fetch(url, { method, headers, body: method === 'POST' ? (options.rawBody ?? JSON.stringify(body)) : null });
 }
 
 /** A server plus a client-credentials token for the default application. */
