@@ -8,9 +8,9 @@ import { createTestContext, runToEnd, waitFor, waitToEnd, type TestContext } fro
 import { killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
 
 // Segment sizes; CI keeps them small enough for the file to finish in a few minutes.
-const KILL_ROWS = Number(process.env.RESILIENCE_KILL_ROWS ?? 2000);
-const POSTGRES_ROWS = Number(process.env.RESILIENCE_POSTGRES_ROWS ?? 1000);
-const SIGTERM_ROWS = Number(process.env.RESILIENCE_SIGTERM_ROWS ?? 1000);
+const KILL_ROWS = Number(process.env.RESILIENCE_KILL_ROWS ?? 600);
+const POSTGRES_ROWS = Number(process.env.RESILIENCE_POSTGRES_ROWS ?? 500);
+const SIGTERM_ROWS = Number(process.env.RESILIENCE_SIGTERM_ROWS ?? 500);
 /** share of the rows the fake must have accepted before the trouble starts */
 const TROUBLE_AT = 0.3;
 
@@ -188,18 +188,38 @@ describe('a worker process killed with SIGKILL mid-run', () => {
   it(`resumes the run in a new worker process: ${KILL_ROWS} rows, each sent, duplicates only where in doubt`, async () => {
     const ctx = context();
     const { env, worker: first, started, progress, handle, acceptedAtTrouble: acceptedAtKill } = await runUntilTrouble(ctx, activationId, KILL_ROWS);
+    // Slow answers, so that the kill lands while calls are in flight: Trustpilot (the fake) takes
+    // those invitations, but their answers never reach the dead worker.
+    ctx.fake.setFaults({ latencyMs: 1_500 });
+    const sendingBeforeKill = await waitFor(
+      'calls in flight',
+      async () => {
+        const { count } = await ctx.db
+          .selectFrom('app.ledger')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('activation_id', '=', activationId)
+          .where('status', '=', 'sending')
+          .executeTakeFirstOrThrow();
+        return Number(count) >= 8 ? Number(count) : undefined;
+      },
+      30_000,
+      20,
+    );
     first.signal('SIGKILL');
     const exit = await first.exited;
     const killedAt = Date.now();
     expect(exit.signal).toBe('SIGKILL');
+    ctx.fake.setFaults({ latencyMs: 20 });
     const sendingAtKill = await ctx.db
       .selectFrom('app.ledger')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('activation_id', '=', activationId)
       .where('status', '=', 'sending')
       .executeTakeFirstOrThrow();
-    // The kill really came mid-run.
+    // The kill really came mid-run, with calls in flight: the one window for a duplicate was open.
     expect(acceptedAtKill).toBeLessThan(KILL_ROWS);
+    expect(Number(sendingAtKill.count)).toBeGreaterThan(0);
+    expect(Number(sendingAtKill.count)).toBeGreaterThanOrEqual(Math.min(8, sendingBeforeKill));
 
     const second = spawnWorker('second', env);
     await second.ready();
@@ -214,7 +234,9 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     const runs = await ctx.client.runs({ activationId: activationId });
     expect(runs).toHaveLength(1);
     expect(runs[0]?.runId).toBe(summary.runId);
-    await expectEverythingSentOnce('SIGKILL', ctx, activationId, KILL_ROWS, [summary]);
+    const { inDoubt } = await expectEverythingSentOnce('SIGKILL', ctx, activationId, KILL_ROWS, [summary]);
+    // Every row left 'sending' by the kill was sent again and is flagged in doubt.
+    expect(inDoubt).toBeGreaterThanOrEqual(Number(sendingAtKill.count));
   });
 });
 
