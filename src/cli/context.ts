@@ -1,8 +1,6 @@
 import { readDevConnection } from '../config/dev-discovery.ts';
 import { readEnv, type AppEnv } from '../config/env.ts';
 import { InvitationsClient } from '../client.ts';
-import { createAppDatabase, type AppDb } from '../db/database.ts';
-import { migrateToLatest } from '../db/migrate.ts';
 import { openServices, type OpenOptions, type Services } from '../runtime/services.ts';
 
 let resolved: { env: AppEnv; devMode: boolean } | undefined;
@@ -40,20 +38,5 @@ export async function withServices<T>(work: (services: CliServices) => Promise<T
     return await work({ ...services, env, client });
   } finally {
     await services.close();
-  }
-}
-
-/** Opens only the app database (commands that need no Temporal connection start faster). */
-export async function withDatabase<T>(work: (db: AppDb, env: AppEnv) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
-  const { env } = cliEnv();
-  if (!env.DATABASE_URL) {
-    await openServices(env); // throws the StartupError that explains what to set
-  }
-  const { db } = createAppDatabase(env.DATABASE_URL ?? '', { max: 2 });
-  try {
-    if (options.migrate) await migrateToLatest(db);
-    return await work(db, env);
-  } finally {
-    await db.destroy();
   }
 }

@@ -85,17 +85,18 @@ example(
     .command('pause')
     .description("pause an activation's schedule (kept across apply until `resume`)")
     .argument('<activation>')
-    .option('--reason <text>', 'shown on the schedule in the Temporal UI', 'paused by an operator'),
+    .option('--reason <text>', 'shown on the schedule in the Temporal UI', 'paused by an operator')
+    .option('--json', 'print JSON'),
   'pause demo-orders --reason "catalogue upload pending"',
-).action(async (activation: string, options: { reason: string }) => {
+).action(async (activation: string, options: { reason: string; json?: boolean }) => {
   const { pauseCommand } = await import('./commands/activations.ts');
-  await pauseCommand(activation, options.reason);
+  await pauseCommand(activation, options);
 });
 
-example(program.command('resume').description("resume an activation's schedule").argument('<activation>'), 'resume demo-orders').action(
-  async (activation: string) => {
+example(program.command('resume').description("resume an activation's schedule").argument('<activation>').option('--json', 'print JSON'), 'resume demo-orders').action(
+  async (activation: string, options: { json?: boolean }) => {
     const { resumeCommand } = await import('./commands/activations.ts');
-    await resumeCommand(activation);
+    await resumeCommand(activation, options);
   },
 );
 
@@ -106,9 +107,10 @@ example(
     .addArgument(new Argument('<kind>', 'activation or destination').choices(['activation', 'destination']))
     .argument('<id>')
     .option('--purge-ledger', 'also delete the activation\'s ledger and runs: re-created later, it would invite every row again')
-    .option('--yes', 'confirm'),
+    .option('--yes', 'confirm')
+    .option('--json', 'print JSON'),
   'delete activation old-orders --yes',
-).action(async (kind: 'activation' | 'destination', id: string, options: { purgeLedger?: boolean; yes?: boolean }) => {
+).action(async (kind: 'activation' | 'destination', id: string, options: { purgeLedger?: boolean; yes?: boolean; json?: boolean }) => {
   const { deleteCommand } = await import('./commands/activations.ts');
   await deleteCommand(kind, id, options);
 });
@@ -133,11 +135,12 @@ example(
   program
     .command('trigger')
     .description("start the activation's schedule now (skipped if a run is in progress); prints the workflow id")
-    .argument('<activation>'),
+    .argument('<activation>')
+    .option('--json', 'print JSON'),
   'trigger demo-orders',
-).action(async (activation: string) => {
+).action(async (activation: string, options: { json?: boolean }) => {
   const { triggerCommand } = await import('./commands/runs.ts');
-  await triggerCommand(activation);
+  await triggerCommand(activation, options);
 });
 
 example(
@@ -168,9 +171,10 @@ example(
     .command('recover')
     .description('end a stuck run (e.g. after an incompatible deploy): terminates its workflow and releases the run lock; its rows go to the next run')
     .argument('<activation>')
-    .option('--yes', 'confirm'),
+    .option('--yes', 'confirm')
+    .option('--json', 'print JSON'),
   'recover demo-orders --yes',
-).action(async (activation: string, options: { yes?: boolean }) => {
+).action(async (activation: string, options: { yes?: boolean; json?: boolean }) => {
   const { recoverCommand } = await import('./commands/runs.ts');
   await recoverCommand(activation, options);
 });
@@ -259,9 +263,10 @@ example(
     .description('GDPR erasure: delete the invitation data Trustpilot holds for these customers (irreversible)')
     .argument('<destination>')
     .requiredOption('--emails-file <path>', 'a file with one email address per line (kept out of shell history and logs)')
-    .option('--yes', 'confirm that the erasure is intended'),
+    .option('--yes', 'confirm that the erasure is intended')
+    .option('--json', 'print JSON'),
   'erase acme-trustpilot --emails-file erase.txt --yes',
-).action(async (destination: string, options: { emailsFile: string; yes?: boolean }) => {
+).action(async (destination: string, options: { emailsFile: string; yes?: boolean; json?: boolean }) => {
   const { eraseCommand } = await import('./commands/trustpilot.ts');
   await eraseCommand(destination, options);
 });
@@ -269,19 +274,25 @@ example(
 // ---- set-up -----------------------------------------------------------------------------------
 
 example(
-  program.command('sync-schedules').description("(re)create every activation's Temporal schedule; reports a failing one by id and carries on"),
+  program
+    .command('sync-schedules')
+    .description("(re)create every activation's Temporal schedule; reports a failing one by id and carries on")
+    .option('--json', 'print JSON'),
   'sync-schedules',
-).action(async () => {
+).action(async (options: { json?: boolean }) => {
   const { syncSchedulesCommand } = await import('./commands/admin.ts');
-  await syncSchedulesCommand();
+  await syncSchedulesCommand(options);
 });
 
 example(
-  program.command('register-search-attributes').description('register the search attributes runs carry on the Temporal namespace (once per cluster)'),
+  program
+    .command('register-search-attributes')
+    .description('register the search attributes runs carry on the Temporal namespace (once per cluster)')
+    .option('--json', 'print JSON'),
   'register-search-attributes',
-).action(async () => {
+).action(async (options: { json?: boolean }) => {
   const { registerSearchAttributesCommand } = await import('./commands/admin.ts');
-  await registerSearchAttributesCommand();
+  await registerSearchAttributesCommand(options);
 });
 
 example(
@@ -289,9 +300,10 @@ example(
     .command('reader-sql')
     .description('print the SQL that creates the least-privilege reader role segments are read with, granted what the activations read')
     .option('--role <name>', 'the role to create', 'trustpilot_segment_reader')
-    .option('--database <name>', 'the warehouse database'),
+    .option('--database <name>', 'the warehouse database')
+    .option('--json', 'print JSON'),
   'reader-sql --database analytics',
-).action(async (options: { role: string; database?: string }) => {
+).action(async (options: { role: string; database?: string; json?: boolean }) => {
   const { readerSqlCommand } = await import('./commands/admin.ts');
   await readerSqlCommand(options);
 });

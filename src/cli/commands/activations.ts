@@ -193,15 +193,16 @@ export async function showCommand(id: string, options: { json?: boolean }): Prom
   });
 }
 
-export async function pauseCommand(activationId: string, reason: string): Promise<void> {
+export async function pauseCommand(activationId: string, options: { reason: string; json?: boolean }): Promise<void> {
   await withServices(async (services) => {
-    await setPausedNote(services.db, activationId, reason);
+    await setPausedNote(services.db, activationId, options.reason);
     await services.client.ensureSchedule(activationId);
-    console.log(`${colors.yellow('paused')} ${activationId}: ${reason}`);
+    if (options.json) printJson({ activationId, paused: true, note: options.reason });
+    else console.log(`${colors.yellow('paused')} ${activationId}: ${options.reason}`);
   });
 }
 
-export async function resumeCommand(activationId: string): Promise<void> {
+export async function resumeCommand(activationId: string, options: { json?: boolean } = {}): Promise<void> {
   await withServices(async (services) => {
     await setPausedNote(services.db, activationId, null);
     const stored = await loadActivation(services.db, activationId);
@@ -210,11 +211,12 @@ export async function resumeCommand(activationId: string): Promise<void> {
       throw new CliError(`${activationId} stays paused by its configuration (${stored.activation.enabled ? 'schedule.paused' : 'enabled: false'}); change it and apply`);
     }
     const schedule = await describeSchedule(services.temporal, activationId);
-    console.log(`${colors.green('resumed')} ${activationId}${schedule?.nextRunAt ? `: next run ${relativeTime(schedule.nextRunAt)}` : ''}`);
+    if (options.json) printJson({ activationId, paused: false, nextRunAt: schedule?.nextRunAt ?? null });
+    else console.log(`${colors.green('resumed')} ${activationId}${schedule?.nextRunAt ? `: next run ${relativeTime(schedule.nextRunAt)}` : ''}`);
   });
 }
 
-export async function deleteCommand(kind: 'activation' | 'destination', id: string, options: { purgeLedger?: boolean; yes?: boolean }): Promise<void> {
+export async function deleteCommand(kind: 'activation' | 'destination', id: string, options: { purgeLedger?: boolean; yes?: boolean; json?: boolean }): Promise<void> {
   if (!options.yes) {
     throw new CliError(
       kind === 'activation'
@@ -226,10 +228,12 @@ export async function deleteCommand(kind: 'activation' | 'destination', id: stri
     if (kind === 'activation') {
       await deleteActivation(services.db, id, { purgeLedger: options.purgeLedger ?? false });
       await deleteSchedule(services.temporal, id);
-      console.log(`deleted activation ${id} and its schedule${options.purgeLedger ? ', with its ledger and runs' : '; its ledger is kept (apply it again to resume without resending)'}`);
+      if (options.json) printJson({ deleted: 'activation', id, ledgerKept: !options.purgeLedger });
+      else console.log(`deleted activation ${id} and its schedule${options.purgeLedger ? ', with its ledger and runs' : '; its ledger is kept (apply it again to resume without resending)'}`);
     } else {
       await deleteDestination(services.db, id);
-      console.log(`deleted destination ${id}`);
+      if (options.json) printJson({ deleted: 'destination', id });
+      else console.log(`deleted destination ${id}`);
     }
   });
 }

@@ -6,8 +6,7 @@ import { printRuns, resultText } from './activations.ts';
 import { RunFailedError, RunOverlapError, type RunHandle } from '../../client.ts';
 import { loadActivation } from '../../db/config-store.ts';
 import { formatRunLine, type RunSummary } from '../../domain/index.ts';
-import { SEARCH_ATTRIBUTES } from '../../workflows/types.ts';
-import type { RunProgress } from '../../workflows/types.ts';
+import { SEARCH_ATTRIBUTES, type RunProgress } from '../../workflows/types.ts';
 
 const POLL_MS = 500;
 const JSON_LINE_EVERY_MS = 2_000;
@@ -104,7 +103,7 @@ export async function runCommand(activationId: string, options: { wait: boolean;
   });
 }
 
-export async function triggerCommand(activationId: string): Promise<void> {
+export async function triggerCommand(activationId: string, options: { json?: boolean } = {}): Promise<void> {
   await withServices(async (services) => {
     const before = await services.temporal.schedule.getHandle(`activation:${activationId}`).describe().catch(() => undefined);
     await services.client.trigger(activationId);
@@ -114,13 +113,15 @@ export async function triggerCommand(activationId: string): Promise<void> {
       const description = await services.temporal.schedule.getHandle(`activation:${activationId}`).describe();
       const started = description.info.recentActions.map((action) => action.action.workflow.workflowId).find((id) => !seen.has(id));
       if (started) {
-        console.log(`triggered ${activationId}: workflow ${started} (skipped if another run is in progress; see \`runs ${activationId}\`)`);
+        if (options.json) printJson({ activationId, workflowId: started });
+        else console.log(`triggered ${activationId}: workflow ${started} (skipped if another run is in progress; see \`runs ${activationId}\`)`);
         return;
       }
       if (description.info.runningActions.length > 0 && !before) break;
       await delay(250);
     }
-    console.log(`triggered ${activationId} (the schedule starts the run; see \`runs ${activationId}\`)`);
+    if (options.json) printJson({ activationId, workflowId: null });
+    else console.log(`triggered ${activationId} (the schedule starts the run; see \`runs ${activationId}\`)`);
   });
 }
 
@@ -166,7 +167,7 @@ export async function progressCommand(activationId: string, options: { json?: bo
  * and marks the run abandoned, which releases the run lock. Its rows stay in the ledger; the
  * next run picks them up (a row that was mid-call is flagged in doubt).
  */
-export async function recoverCommand(activationId: string, options: { yes?: boolean }): Promise<void> {
+export async function recoverCommand(activationId: string, options: { yes?: boolean; json?: boolean }): Promise<void> {
   if (!options.yes) throw new CliError(`recover ends the current run of ${activationId} (its rows wait for the next run): add --yes to proceed`);
   await withServices(async (services) => {
     const running = await runningRun(services, activationId);
@@ -190,6 +191,10 @@ export async function recoverCommand(activationId: string, options: { yes?: bool
         .where('id', '=', running.id)
         .where('status', '=', 'running')
         .execute();
+    }
+    if (options.json) {
+      printJson({ activationId, abandonedRunId: running?.id ?? null, terminatedWorkflows: open });
+      return;
     }
     if (!running && open.length === 0) {
       console.log(`nothing to recover: no run of ${activationId} is in progress`);

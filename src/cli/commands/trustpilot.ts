@@ -44,7 +44,7 @@ export async function checkCommand(destinationId: string, options: { json?: bool
   });
 }
 
-export async function eraseCommand(destinationId: string, options: { emailsFile: string; yes?: boolean }): Promise<void> {
+export async function eraseCommand(destinationId: string, options: { emailsFile: string; yes?: boolean; json?: boolean }): Promise<void> {
   const emails = (await readFile(options.emailsFile, 'utf8'))
     .split(/\r?\n/)
     .map((line) => line.trim())
@@ -54,6 +54,7 @@ export async function eraseCommand(destinationId: string, options: { emailsFile:
   await withServices(async (services) => {
     const destination = await getDestination(services.db, destinationId);
     await clientFor(destination, services.env).deleteInvitationData(destination.businessUnitId, { customerEmails: emails });
-    console.log(`Trustpilot accepted the erasure request for ${emails.length} customer(s) of business unit ${destination.businessUnitId}`);
+    if (options.json) printJson({ destinationId, businessUnitId: destination.businessUnitId, customers: emails.length, accepted: true });
+    else console.log(`Trustpilot accepted the erasure request for ${emails.length} customer(s) of business unit ${destination.businessUnitId}`);
   });
 }
