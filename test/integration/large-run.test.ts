@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createTestContext, saveServiceActivation, type TestContext, waitToEnd } from './harness.ts';
 
 // CI runs a scaled-down segment; LARGE_RUN_ROWS=20000 runs the full-size one.
-const ROWS = Number(process.env.LARGE_RUN_ROWS ?? 3000);
+const ROWS = Number(process.env.LARGE_RUN_ROWS ?? 1200);
 
 describe(`a run over ${ROWS} rows`, () => {
   let ctx: TestContext;

@@ -202,13 +202,13 @@ describe('what a run considers new', () => {
   });
 
   it('retries rows that failed on a run on the next run, and abandons them after maxRunsForFailedRows retrying runs', async () => {
-    // Every invitation call is refused with 429 and Retry-After: 1 s, so a run exhausts the activity's
+    // Every invitation call is refused with 429 and Retry-After: 0 s, so a run exhausts the activity's
     // attempts in seconds. (With 503 the activity backs off for about five minutes before giving up.)
     await createOrdersTable(ctx, 'retry_orders', Array.from({ length: 3 }, (_, index) => segmentRow('RT', index + 1)));
     await createOrdersTable(ctx, 'abandon_orders', Array.from({ length: 2 }, (_, index) => segmentRow('AB', index + 1)));
     await activate('retry-orders', table('retry_orders'));
     await activate('abandon-orders', table('abandon_orders'), { maxRunsForFailedRows: 1 });
-    const refuseAll = () => ctx.fake.setFaults({ errorRates: { 429: 1 }, retryAfterSeconds: 1 });
+    const refuseAll = () => ctx.fake.setFaults({ errorRates: { 429: 1 }, retryAfterSeconds: 0 });
 
     refuseAll();
     let failing, abandonFirst, abandonRetry;
