@@ -1,3 +1,4 @@
+import type { LevelWithSilent } from 'pino';
 import { z } from 'zod';
 import { PublicError } from '../domain/public-error.ts';
 
@@ -43,9 +44,13 @@ const hostPort = z.preprocess(
     .optional(),
 );
 
+/** pino's levels: the logger is created with whichever of them LOG_LEVEL names. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LevelWithSilent[];
+const DEFAULT_LOG_LEVEL = 'info';
+
 const logLevel = z.preprocess(
   (value) => (typeof unsetIfEmpty(value) === 'string' ? String(value).trim().toLowerCase() : undefined),
-  z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }).default('info'),
+  z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
 );
 
 const temporalLogLevel = z.preprocess(
@@ -99,6 +104,16 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): AppEnv {
     throw new EnvError(`Invalid environment:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * LOG_LEVEL as readEnv reads it, for the logger, which is created when its module loads: before
+ * any entry point has called readEnv. An invalid value gives the default here, and readEnv, which
+ * every entry point calls first, refuses it along with whatever else is wrong, naming the variable.
+ */
+export function logLevelFrom(source: NodeJS.ProcessEnv = process.env): AppEnv['LOG_LEVEL'] {
+  const parsed = logLevel.safeParse(source['LOG_LEVEL']);
+  return parsed.success ? parsed.data : DEFAULT_LOG_LEVEL;
 }
 
 const CREDENTIAL_VARIABLES = [

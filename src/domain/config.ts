@@ -38,7 +38,6 @@ const invitationSettingsShape = {
 /** Values applied to every invitation; left out, Trustpilot's account defaults apply. */
 export const invitationSettingsSchema = strictObjectWithHints(invitationSettingsShape);
 export type InvitationSettings = z.output<typeof invitationSettingsSchema>;
-export type InvitationSettingsInput = z.input<typeof invitationSettingsSchema>;
 
 const DEFAULT_API_KEY_ENV = 'TRUSTPILOT_API_KEY';
 const DEFAULT_API_SECRET_ENV = 'TRUSTPILOT_API_SECRET';
@@ -75,8 +74,6 @@ export const credentialsRefSchema = z.discriminatedUnion(
       issue.code === 'invalid_union' ? "grant must be 'client_credentials' or 'password'" : undefined,
   },
 );
-export type CredentialsRef = z.output<typeof credentialsRefSchema>;
-export type CredentialsRefInput = z.input<typeof credentialsRefSchema>;
 
 /**
  * Trustpilot asks for at most 833 calls per 5 minutes per application. Bounded so that a typo
@@ -101,7 +98,6 @@ export type AlertsConfig = z.output<typeof alertsSchema>;
 export const circuitBreakerSchema = strictObjectWithHints({
   failuresInARow: z.int().min(3).max(1_000).default(20),
 });
-export type RateLimit = z.output<typeof rateLimitSchema>;
 
 export const destinationConfigSchema = strictObjectWithHints(
   {
@@ -147,8 +143,6 @@ export const sourceSchema = z.discriminatedUnion(
   ],
   { error: (issue) => (issue.code === 'invalid_union' ? "kind must be 'table', 'view' or 'query'" : undefined) },
 );
-export type Source = z.output<typeof sourceSchema>;
-export type SourceInput = z.input<typeof sourceSchema>;
 
 /** Which source column feeds each invitation field. */
 export const fieldMappingSchema = strictObjectWithHints({
@@ -203,7 +197,6 @@ export const productSettingsSchema = z.discriminatedUnion(
   },
 );
 export type ProductSettings = z.output<typeof productSettingsSchema>;
-export type ProductSettingsInput = z.input<typeof productSettingsSchema>;
 
 export const scheduleSchema = strictObjectWithHints({
   every: durationSchema(DURATION.minute, DURATION.year).optional(),
@@ -216,8 +209,6 @@ export const scheduleSchema = strictObjectWithHints({
     context.addIssue({ code: 'custom', message: "set exactly one of 'every' (e.g. '5m') or 'cron' (e.g. '0 * * * *')" });
   }
 });
-export type Schedule = z.output<typeof scheduleSchema>;
-export type ScheduleInput = z.input<typeof scheduleSchema>;
 
 export const cursorSchema = strictObjectWithHints({
   column: columnNameSchema,
@@ -226,7 +217,6 @@ export const cursorSchema = strictObjectWithHints({
   /** A run whose last full scan is older than this reads the whole segment: rows later than the look-back are found within it. */
   fullScanEvery: durationSchema(DURATION.minute, DURATION.year).default('1d'),
 });
-export type Cursor = z.output<typeof cursorSchema>;
 
 /** Activation-level target: overrides the destination's business unit, type and defaults. */
 export const activationTargetSchema = strictObjectWithHints({
@@ -234,12 +224,10 @@ export const activationTargetSchema = strictObjectWithHints({
   businessUnitId: z.string().trim().min(1, { error: 'businessUnitId must not be empty' }).max(BUSINESS_UNIT_ID_MAX_LENGTH).optional(),
   invitationType: invitationTypeSchema.optional(),
 });
-export type ActivationTarget = z.output<typeof activationTargetSchema>;
 
 export const firstRunPolicySchema = z.enum(['send_all', 'baseline'], {
   error: "firstRunPolicy must be 'send_all' (invite every existing row) or 'baseline' (record existing rows, invite only later ones)",
 });
-export type FirstRunPolicy = z.output<typeof firstRunPolicySchema>;
 
 export const activationConfigSchema = strictObjectWithHints({
   id: slugSchema,

@@ -4,8 +4,6 @@ export * from './invitation.ts';
 export * from './locales.ts';
 export * from './limits.ts';
 export type * from './invitation-request.ts';
-export { isHttpUrl, isValidEmailAddress } from './formats.ts';
-export { findReadOnlySqlProblem } from './read-only-sql.ts';
 export * from './prepare-row.ts';
 export { PublicError } from './public-error.ts';
 export * from './run-summary.ts';

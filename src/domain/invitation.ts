@@ -1,8 +1,7 @@
 import type { FieldMapping, MappedField } from './config.ts';
 import type { InvitationRequest, ProductReviewInvitation, ServiceReviewInvitation } from './invitation-request.ts';
 import type { ResolvedActivation } from './resolve.ts';
-import type { CellResult } from './cell-values.ts';
-import { readSendTime, readText, readTextList } from './cell-values.ts';
+import { readSendTime, readText, readTextList, type CellResult } from './cell-values.ts';
 import { hasControlCharacters, isValidEmailAddress } from './formats.ts';
 import {
   CONSUMER_NAME_MAX_LENGTH,

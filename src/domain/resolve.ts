@@ -1,8 +1,14 @@
-import type { ActivationConfig, DestinationConfig, FieldMapping, InvitationSettings, InvitationType, ProductSettings } from './config.ts';
-import { activationConfigSchema, destinationConfigSchema } from './config.ts';
-import type { ConfigIssue } from './config-issues.ts';
-import { formatConfigPath, toConfigIssues } from './config-issues.ts';
-import type { RuleIssue } from './config-rules.ts';
+import {
+  activationConfigSchema,
+  destinationConfigSchema,
+  type ActivationConfig,
+  type DestinationConfig,
+  type FieldMapping,
+  type InvitationSettings,
+  type InvitationType,
+  type ProductSettings,
+} from './config.ts';
+import { formatConfigPath, toConfigIssues, type ConfigIssue } from './config-issues.ts';
 import {
   KIND_SPECIFIC_MAPPINGS,
   KIND_SPECIFIC_SETTINGS,
@@ -10,6 +16,7 @@ import {
   destinationRuleIssues,
   includesKind,
   wrongKindMessage,
+  type RuleIssue,
 } from './config-rules.ts';
 
 export type { ConfigIssue } from './config-issues.ts';

@@ -1,4 +1,5 @@
-import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream, type LogFn, type Logger, type LoggerOptions } from 'pino';
+import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream, type LevelWithSilent, type LogFn, type Logger, type LoggerOptions } from 'pino';
+import { logLevelFrom } from '../config/env.ts';
 
 /**
  * The app's structured logger. Call sites log ids, counts and reasons; personal data must not
@@ -191,21 +192,9 @@ export function withoutErrorMessages(args: readonly unknown[]): unknown[] {
   return [...args];
 }
 
-const LEVELS = new Set([...Object.keys(pino.levels.values), 'silent']);
-
-/** The level from LOG_LEVEL (default info); anything pino does not know stops the process at start-up. */
-export function logLevelFrom(env: Readonly<Record<string, string | undefined>>): string {
-  const raw = env['LOG_LEVEL']?.trim();
-  if (raw === undefined || raw === '') return 'info';
-  const level = raw.toLowerCase();
-  if (!LEVELS.has(level)) {
-    throw new Error(`LOG_LEVEL must be one of ${[...LEVELS].join(', ')}; got ${JSON.stringify(raw.slice(0, 40))}`);
-  }
-  return level;
-}
-
 export interface CreateLoggerOptions {
-  level?: string;
+  /** Default: LOG_LEVEL, read as readEnv reads it (see logLevelFrom). */
+  level?: LevelWithSilent;
   /** Where lines go; default stdout. Tests pass a stream to read what would be written. */
   destination?: DestinationStream;
 }

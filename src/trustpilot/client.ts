@@ -13,7 +13,7 @@ import type {
   TrustpilotCredentials,
 } from './types.ts';
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 interface ApiCall {
   method: 'GET' | 'POST';

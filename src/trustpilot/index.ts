@@ -1,4 +1,4 @@
-export { createTrustpilotClient, DEFAULT_TIMEOUT_MS } from './client.ts';
+export { createTrustpilotClient } from './client.ts';
 export {
   classifyResponse,
   isTrustpilotError,
@@ -11,7 +11,7 @@ export {
 export { redact } from './redact.ts';
 export { WITHHELD } from './withhold.ts';
 export { classifyTransportFailure } from './transport-errors.ts';
-export { sharedTokenCache, TokenCache, tokenCacheKey, type AccessToken, type TokenCacheOptions, type TokenSource } from './tokens.ts';
+export { TokenCache, tokenCacheKey, type AccessToken, type TokenCacheOptions, type TokenSource } from './tokens.ts';
 export type {
   CallOptions,
   DeleteInvitationDataRequest,

@@ -1,82 +1,611 @@
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrdersTable, createTestContext, order, saveServiceActivation, type TestContext } from './harness.ts';
+import { saveDestination } from '../../src/db/config-store.ts';
+import { activationConfigSchema } from '../../src/domain/index.ts';
+import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
+import { deleteSchedule, describeSchedule, ensureSchedule } from '../../src/temporal/schedules.ts';
+import {
+  ORDER_MAPPING,
+  acceptedReferences,
+  createOrdersTable,
+  createTestContext,
+  runToEnd,
+  saveServiceActivation,
+  segmentRow,
+  waitFor,
+  type TestContext,
+} from './harness.ts';
 import { workerEnvFor } from './processes.ts';
 
-const run = promisify(execFile);
-const cliEntry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/**
+ * The operator's command line as an operator meets it: every command is the compiled CLI
+ * (dist/cli/main.js, brought up to date by the global setup) run as a process of its own, against
+ * this run's Temporal dev server, Postgres and fake Trustpilot, with a worker on the test's task
+ * queue. Each command runs for its happy path and for one bad input (a non-zero exit and a
+ * one-line reason on stderr); the assertions are on what the operator sees: stdout, stderr, the
+ * exit code, and what the command changed. A process costs most of a second of CPU (loading the
+ * Temporal client), so each command is spawned about twice, independent ones concurrently.
+ */
 
-describe('the command line', () => {
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const cliEntry = join(repoRoot, 'dist', 'cli', 'main.js');
+
+/** Commander's hint after a usage error: not part of the reason. */
+const HELP_HINT = '(add --help for usage and an example)';
+const ESC = '\u001b[';
+
+/** Every destination here uses the fake's API key, so they share one allowance: one rate limit for all. */
+const RATE_LIMIT = { calls: 100_000, perSeconds: 1 };
+
+/** Rows of the activation whose run is kept going (300 ms per call, one at a time) while it is watched. */
+const SLOW_ROWS = 30;
+
+/** Names and emails of the segment rows (segmentRow 'CO' / 'CS'), and the bad email: never printed in clear. */
+const PERSONAL_DATA = /@shop\.example\.com|Buyer C[OS]|not-an-email/;
+
+interface CliResult {
+  args: string[];
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** run with a variable that may turn colours on (FORCE_COLOR, CI) */
+  coloured: boolean;
+}
+
+interface Summary {
+  runId: number;
+  activationId: string;
+  status: string;
+  newRows: number;
+  sent: number;
+  rejected: number;
+  failed: number;
+  error: string | null;
+  failureKind: string | null;
+}
+
+/** What a failing expectation shows: the command and everything it printed. */
+function transcript(result: CliResult): string {
+  return `$ cli ${result.args.join(' ')}\nexit ${String(result.code)}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
+}
+
+/** Not on a terminal, no colour codes (unless a variable asked for them). */
+function expectPlain(result: CliResult): void {
+  if (!result.coloured) expect(result.stdout + result.stderr, transcript(result)).not.toContain(ESC);
+}
+
+function expectSuccess(result: CliResult): void {
+  expect(result.code, transcript(result)).toBe(0);
+  expect(result.stderr, transcript(result)).toBe('');
+  expectPlain(result);
+}
+
+/** A refusal: the exit code, and one line on stderr (commander adds its help hint after usage errors). */
+function expectRefusal(result: CliResult, reason: RegExp, code = 1): void {
+  expect(result.code, transcript(result)).toBe(code);
+  expectPlain(result);
+  const lines = result.stderr.trimEnd().split('\n').filter((line) => line !== HELP_HINT);
+  expect(lines, transcript(result)).toHaveLength(1);
+  expect(lines[0], transcript(result)).toMatch(/^error: /);
+  expect(lines[0], transcript(result)).toMatch(reason);
+}
+
+/** The one JSON document a `--json` command printed. */
+function json<T>(result: CliResult): T {
+  expectSuccess(result);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** JSON lines (`run` without a terminal). */
+function events(result: CliResult): { event: string; runId?: number; summary?: Summary }[] {
+  return result.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; runId?: number; summary?: Summary });
+}
+
+const TIMINGS: string[] = [];
+const T0 = Date.now();
+describe('the command line, as a process', () => {
   let ctx: TestContext;
-  const cli = async (...args: string[]) => {
-    try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', cliEntry, ...args], { env: workerEnvFor(ctx) });
-      return { code: 0, stdout };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout + failed.stderr };
-    }
+  let dir: string;
+  const children = new Set<ChildProcess>();
+  /** every schedule this file may create, removed at the end (schedule ids are per namespace, not per test) */
+  const scheduled = ['cli-orders', 'cli-race', 'cli-slow', 'cli-broken', 'cli-foreign', 'cli-owned'];
+
+  /** Starts `node dist/cli/main.js ...args` with the test's environment; output is piped, so not a terminal. */
+  const start = (args: string[], env: NodeJS.ProcessEnv = {}): { stdout(): string; done: Promise<CliResult> } => {
+    const base = workerEnvFor(ctx);
+    // Colours depend on the terminal and these variables only: none of the runner's may leak in.
+    for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete base[name];
+    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    const t0 = Date.now();
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const done = new Promise<CliResult>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        children.delete(child);
+        TIMINGS.push(`${String(Date.now() - T0).padStart(6)} +${Date.now() - t0}ms ${args.join(' ')}`);
+        resolve({ args, code, stdout, stderr, coloured: 'FORCE_COLOR' in env || 'CI' in env });
+      });
+    });
+    return { stdout: () => stdout, done };
   };
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> => start(args, env).done;
+
+  const file = async (name: string, content: unknown): Promise<string> => {
+    const path = join(dir, name);
+    await writeFile(path, JSON.stringify(content, null, 2));
+    return path;
+  };
+  const destination = (id: string) => ({ id, name: `CLI ${id}`, businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: RATE_LIMIT });
+  const activation = (id: string, table: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    destinationId: 'cli-dest',
+    source: { kind: 'table', schema: 'shop', name: table },
+    primaryKey: 'order_id',
+    mapping: ORDER_MAPPING,
+    schedule: { every: '1d' },
+    ...extra,
+  });
+  /** A schedule of that activation id created by another deployment (another app database), paused. */
+  const foreignSchedule = async (id: string) => {
+    const config = activationConfigSchema.parse(activation(id, 'cli_orders'));
+    await ensureSchedule(ctx.temporal, { activation: config, taskQueue: ctx.taskQueue, deploymentId: 'another-deployment', pausedNote: 'owned elsewhere' });
+  };
+  const count = async (table: 'app.ledger' | 'app.runs', activationId: string) =>
+    Number((await ctx.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('activation_id', '=', activationId).executeTakeFirstOrThrow()).n);
+  const storedIds = async (table: 'app.destinations' | 'app.activations', id: string) => await ctx.db.selectFrom(table).select('id').where('id', '=', id).execute();
+
+  let files: { good: string; good2: string; bad: string; race: string; half: string };
 
   beforeAll(async () => {
     ctx = await createTestContext('cli', { rateLimit: null });
     await ctx.startWorker();
-    await createOrdersTable(ctx, 'orders', [order(1), order(2), { ...order(3), customer_email: 'not-an-email' }]);
-    await saveServiceActivation(ctx, 'cli', { kind: 'query', sql: 'select order_id, customer_name, customer_email from shop.orders' });
-  });
-  afterAll(async () => {
-    await ctx.close();
-  });
-
-  it('runs an activation now and prints its JSON summary', async () => {
-    const { code, stdout } = await cli('run', 'cli', '--json');
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ activationId: 'cli', status: 'succeeded', newRows: 3, sent: 2, rejected: 1 });
-    expect(ctx.fake.accepted()).toHaveLength(2);
-  });
-
-  it('lists rejected rows by key and reason, without the bad value', async () => {
-    const { code, stdout } = await cli('rows', 'cli', '--status', 'rejected', '--json');
-    expect(code).toBe(0);
-    const rows = JSON.parse(stdout) as { rowKey: string; error: string }[];
-    expect(rows).toEqual([expect.objectContaining({ rowKey: 'O-000003', status: 'rejected' })]);
-    expect(rows[0]?.error).toContain('consumerEmail');
-    expect(stdout).not.toContain('not-an-email');
-  });
-
-  it('lists templates and sends an erasure request', async () => {
-    const templates = await cli('templates', 'cli', '--json');
-    expect(templates.code).toBe(0);
-    expect((JSON.parse(templates.stdout) as unknown[]).length).toBeGreaterThan(0);
-
-    const file = join(tmpdir(), `erase-${Date.now()}.txt`);
-    await writeFile(file, 'customer1@shop.example.com\n');
-    const refused = await cli('erase', 'cli', '--emails-file', file);
-    expect(refused.code).not.toBe(0);
-    expect(refused.stdout).toContain('--yes');
-    const erased = await cli('erase', 'cli', '--emails-file', file, '--yes');
-    expect(erased.code).toBe(0);
-    expect(ctx.fake.accepted().map((invitation) => invitation.body.consumerEmail)).toEqual(['customer2@shop.example.com']);
-  });
-
-  it('validates configuration files, listing every problem', async () => {
-    const file = join(tmpdir(), `bad-${Date.now()}.json`);
-    await writeFile(
-      file,
-      JSON.stringify({
-        destinations: [{ id: 'd', businessUnitId: 'bu', invitationType: 'product' }],
-        activations: [{ id: 'a', destinationId: 'd', source: { kind: 'table', name: 'orders' }, primaryKey: 'id', mapping: { consumerName: 'n', consumerEmail: 'e' }, schedule: { every: '5m' } }],
+    dir = await mkdtemp(join(tmpdir(), 'cli-test-'));
+    await Promise.all([
+      createOrdersTable(ctx, 'cli_orders', [...[1, 2, 3, 4].map((index) => segmentRow('CO', index)), { ...segmentRow('CO', 5), customer_email: 'not-an-email' }]),
+      createOrdersTable(ctx, 'cli_slow', Array.from({ length: SLOW_ROWS }, (_, index) => segmentRow('CS', index + 1))),
+    ]);
+    files = {
+      good: await file('good.json', { destinations: [destination('cli-dest')], activations: [activation('cli-orders', 'cli_orders')] }),
+      // cli-orders changed (a name), cli-slow new, cli-race (applied meanwhile) no longer named
+      good2: await file('good2.json', {
+        destinations: [destination('cli-dest')],
+        activations: [activation('cli-orders', 'cli_orders', { name: 'CLI orders' }), activation('cli-slow', 'cli_slow', { concurrency: 1 })],
       }),
+      // two problems the file alone shows: no referenceNumber, and both `every` and `cron`
+      bad: await file('bad.json', {
+        destinations: [destination('cli-dest')],
+        activations: [{ ...activation('cli-bad', 'cli_orders'), mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email' }, schedule: { every: '1d', cron: '0 * * * *' } }],
+      }),
+      race: await file('race.json', activation('cli-race', 'cli_orders')),
+      // a good destination, and an activation whose email column is not in its source
+      half: await file('half.json', {
+        destinations: [destination('cli-half')],
+        activations: [{ ...activation('cli-half', 'cli_orders'), destinationId: 'cli-half', mapping: { ...ORDER_MAPPING, consumerEmail: 'customer_mail' } }],
+      }),
+    };
+  });
+
+  afterAll(async () => {
+    console.log(TIMINGS.join('\n'));
+    for (const child of children) child.kill('SIGKILL');
+    ctx.fake.setFaults({});
+    await Promise.all(scheduled.map((id) => deleteSchedule(ctx.temporal, id).catch(() => false)));
+    await ctx.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows help, with an example for a command, and refuses an unknown command', async () => {
+    const [program, command, unknown] = await Promise.all([cli(['--help']), cli(['run', '--help']), cli(['frobnicate'])]);
+    expectSuccess(program);
+    expect(program.stdout).toMatch(/^Usage: cli \[options\] \[command\]\n/);
+    for (const name of ['validate', 'apply', 'list', 'show', 'pause', 'resume', 'delete', 'run', 'trigger', 'runs', 'progress', 'recover', 'rows', 'requeue', 'dry-run', 'test-row', 'check', 'erase', 'sync-schedules', 'register-search-attributes', 'reader-sql']) {
+      expect(program.stdout).toMatch(new RegExp(`^ {2}${name} `, 'm'));
+    }
+    expectSuccess(command);
+    expect(command.stdout).toMatch(/^Usage: cli run \[options\] <activation>\n/);
+    expect(command.stdout).toMatch(/^ {2}--no-wait +print the run and workflow ids and return$/m);
+    expect(command.stdout).toMatch(/\nExamples:\n {2}\$ npm run cli -- run demo-orders\n {2}\$ npm run cli -- run demo-orders --no-wait\n+$/);
+    expectRefusal(unknown, /^error: unknown command 'frobnicate'$/);
+    expect(unknown.stdout).toBe('');
+  });
+
+  it('validates files against their sources, listing every problem, saving nothing', async () => {
+    const [good, bad] = await Promise.all([cli(['validate', files.good]), cli(['validate', files.bad])]);
+    expectSuccess(good);
+    expect(good.stdout).toBe('✓ valid: 1 destination(s), 1 activation(s)\n');
+    expectRefusal(bad, /^error: 2 problem\(s\)$/);
+    const problems = bad.stdout.trimEnd().split('\n');
+    expect(problems).toHaveLength(2);
+    for (const problem of problems) expect(problem.startsWith(`✗ ${files.bad}: activation 'cli-bad': `)).toBe(true);
+    expect(bad.stdout).toContain('referenceNumber');
+    expect(bad.stdout).toMatch(/set exactly one of 'every'.* or 'cron'/);
+    expect(await ctx.db.selectFrom('app.destinations').select('id').execute()).toEqual([]);
+  });
+
+  it('applies files: a plan of creations; two concurrent first applies; a bad activation saves nothing; changes and --prune', async () => {
+    const first = await cli(['apply', files.good]);
+    expectSuccess(first);
+    expect(first.stdout).toBe('Plan:\n  + destination cli-dest (create)\n  + activation cli-orders (create)\n✓ applied: 2 change(s), schedules in sync\n');
+    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: false });
+
+    const [raceA, raceB, half] = await Promise.all([cli(['apply', files.race]), cli(['apply', files.race]), cli(['apply', files.half])]);
+    // Both succeed; whichever plans second may already see the other's activation.
+    for (const race of [raceA, raceB]) {
+      expectSuccess(race);
+      expect(race.stdout).toMatch(/^Plan:\n {2}[+=] activation cli-race \((create|unchanged)\)\n✓ applied: [01] change\(s\), schedules in sync\n$/);
+    }
+    expect(raceA.stdout + raceB.stdout).toContain('+ activation cli-race (create)');
+    expect(await describeSchedule(ctx.temporal, 'cli-race')).toMatchObject({ paused: false });
+    expectRefusal(half, /^error: 1 problem\(s\); nothing was saved$/);
+    expect(half.stdout).toMatch(/^✗ \S+half\.json: activation 'cli-half': .*customer_mail.*did you mean 'customer_email'\?$/m);
+    expect(await storedIds('app.destinations', 'cli-half')).toEqual([]);
+
+    const pruned = await cli(['apply', files.good2, '--prune']);
+    expectSuccess(pruned);
+    expect(pruned.stdout.split('\n')).toEqual([
+      'Plan:',
+      '  = destination cli-dest (unchanged)',
+      '  ~ activation cli-orders (change)',
+      '  + activation cli-slow (create)',
+      '  - activation cli-race (delete)',
+      '✓ applied: 3 change(s), schedules in sync',
+      '',
+    ]);
+    expect(await describeSchedule(ctx.temporal, 'cli-race')).toBeUndefined();
+    expect(await describeSchedule(ctx.temporal, 'cli-slow')).toMatchObject({ paused: false });
+  });
+
+  it('pauses with a reason, lists, shows an activation and a destination, resumes; an unknown id names the known ones', async () => {
+    const [paused, pauseUnknown, showUnknown, resumeBare] = await Promise.all([
+      cli(['pause', 'cli-orders', '--reason', 'catalogue upload pending']),
+      cli(['pause', 'nope']),
+      cli(['show', 'nope']),
+      cli(['resume']),
+    ]);
+    expectSuccess(paused);
+    expect(paused.stdout).toBe('paused cli-orders: catalogue upload pending\n');
+    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: true, note: 'catalogue upload pending' });
+    expectRefusal(pauseUnknown, /^error: Activation 'nope' does not exist \(known: cli-orders, cli-slow\)$/);
+    expectRefusal(showUnknown, /'nope'.* \(known: cli-orders, cli-slow, cli-dest\)$/);
+    expectRefusal(resumeBare, /^error: missing required argument 'activation'$/);
+
+    // NO_COLOR: no colour codes even where CI would turn them on.
+    const [list, listExtra, show, showDestination] = await Promise.all([
+      cli(['list'], { CI: 'true', NO_COLOR: '1' }),
+      cli(['list', 'extra']),
+      cli(['show', 'cli-orders'], { FORCE_COLOR: '1' }),
+      cli(['show', 'cli-dest']),
+    ]);
+    expectSuccess(list);
+    expect(list.stdout).not.toContain(ESC);
+    expect(list.stdout).toMatch(/^Destinations\n/);
+    expect(list.stdout).toMatch(/^│ cli-dest +│ dev-business-unit +│ service +│ 100000 \/ 1s +│ 2 +│$/m);
+    expect(list.stdout).toMatch(/^Activations\n/m);
+    expect(list.stdout).toMatch(/^│ cli-orders +│ cli-dest +│ table shop\.cli_orders +│ every 1d +│ paused: catalogue upload pending +│ +│ never +│$/m);
+    expect(list.stdout).toMatch(/^│ cli-slow +│ cli-dest +│ table shop\.cli_slow +│ every 1d +│ active +│ in \d+[smh] +│ never +│$/m);
+    expectRefusal(listExtra, /^error: too many arguments for 'list'/);
+
+    // Colours forced on do show: the checks of every other output here could see them.
+    expectSuccess(show);
+    expect(show.stdout).toContain(ESC);
+    const shown = show.stdout.replace(new RegExp(`${ESC.replace('[', '\\[')}\\d+m`, 'g'), '');
+    expect(shown).toMatch(/^activation +cli-orders \(CLI orders\)$/m);
+    expect(shown).toMatch(/^destination +cli-dest → business unit dev-business-unit, service invitations$/m);
+    expect(shown).toMatch(/^source +table shop\.cli_orders$/m);
+    expect(shown).toMatch(/^schedule +every 1d, paused: catalogue upload pending$/m);
+    expect(shown).toMatch(/^ledger +empty$/m);
+    expect(shown).toMatch(/\nRecent runs\n\(none\)\n$/);
+    expectSuccess(showDestination);
+    expect(showDestination.stdout).toMatch(/^destination +cli-dest \(CLI cli-dest\)$/m);
+    expect(showDestination.stdout).toMatch(/^credentials +grant=client_credentials, apiKeyEnv=TRUSTPILOT_API_KEY, apiSecretEnv=TRUSTPILOT_API_SECRET, businessUserIdEnv=TRUSTPILOT_BUSINESS_USER_ID$/m);
+    expect(showDestination.stdout).toMatch(/^activations +cli-orders, cli-slow$/m);
+    // The names of the variables holding secrets, never their values.
+    expect(showDestination.stdout).not.toContain(FAKE_DEFAULTS.apiSecret);
+
+    const resumed = await cli(['resume', 'cli-orders']);
+    expectSuccess(resumed);
+    expect(resumed.stdout).toMatch(/^resumed cli-orders: next run in \d+[smh]\n$/);
+    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: false });
+  });
+
+  it('dry-run and test-row preview masked, sending and recording nothing', async () => {
+    const requestsBefore = ctx.fake.stats().requests;
+    const [dryRun, dryRunBad, testRow, unknownKey] = await Promise.all([
+      cli(['dry-run', 'cli-orders']),
+      cli(['dry-run', 'cli-orders', '--sample', '0']),
+      cli(['test-row', 'cli-orders', '--key', 'CO-002']),
+      cli(['test-row', 'cli-orders', '--key', 'CO-999']),
+    ]);
+    expectSuccess(dryRun);
+    expect(dryRun.stdout).toMatch(/^Dry run of cli-orders \(nothing sent, nothing recorded\)$/m);
+    expect(dryRun.stdout).toMatch(/^scan +the whole segment$/m);
+    expect(dryRun.stdout).toMatch(/^rows scanned +5 \(5 keys\)$/m);
+    expect(dryRun.stdout).toMatch(/^new rows +5$/m);
+    expect(dryRun.stdout).toMatch(/^Sample: 5 new row\(s\) built: 4 would be sent, 1 rejected$/m);
+    expect(dryRun.stdout).toMatch(/^│ 1 +│ .*consumerEmail.* +│$/m);
+    // Three examples, names and emails reduced to their first letters.
+    expect(dryRun.stdout.match(/^row CO-00\d:$/gm)).toEqual(['row CO-001:', 'row CO-002:', 'row CO-003:']);
+    expect(dryRun.stdout).toContain('"consumerEmail": "c•••@s••••••.com"');
+    expect(dryRun.stdout).toContain('"consumerName": "B•••• C• •"');
+    expect(dryRun.stdout).toContain('"referenceNumber": "CO-001"');
+    expectRefusal(dryRunBad, /^error: option '--sample <n>' argument '0' is invalid\. must be a positive whole number$/);
+
+    expectSuccess(testRow);
+    expect(testRow.stdout).toMatch(/^row +CO-002 of cli-orders$/m);
+    expect(testRow.stdout).toMatch(/^ledger +not recorded yet \(new\)$/m);
+    expect(testRow.stdout).toMatch(/^valid +yes$/m);
+    expect(testRow.stdout).toContain('"referenceNumber": "CO-002"');
+    expect(testRow.stdout).toContain('"consumerEmail": "c•••@s••••••.com"');
+    expect(testRow.stdout).toMatch(/add --send to send exactly this invitation\n$/);
+    expectRefusal(unknownKey, /^error: No row of activation 'cli-orders' has the key CO-999 /);
+
+    for (const output of [dryRun.stdout, testRow.stdout]) expect(output).not.toMatch(PERSONAL_DATA);
+    expect(ctx.fake.stats().requests).toBe(requestsBefore);
+    expect(await count('app.ledger', 'cli-orders')).toBe(0);
+    expect(await count('app.runs', 'cli-orders')).toBe(0);
+  });
+
+  it('test-row --send sends exactly that row and records it; a second --send refuses', async () => {
+    const sent = await cli(['test-row', 'cli-orders', '--key', 'CO-002', '--send']);
+    expectSuccess(sent);
+    expect(sent.stdout).toMatch(/^run \d+: sent \(HTTP 20\d(, invitation \S+)?\)$/m);
+    expect(sent.stdout).not.toMatch(PERSONAL_DATA);
+    expect(ctx.fake.accepted().map((invitation) => invitation.body.consumerEmail)).toEqual(['co.2@shop.example.com']);
+    expect(await ctx.db.selectFrom('app.ledger').select(['row_key', 'status']).where('activation_id', '=', 'cli-orders').execute()).toEqual([{ row_key: 'CO-002', status: 'sent' }]);
+
+    const again = await cli(['test-row', 'cli-orders', '--key', 'CO-002', '--send']);
+    expectRefusal(again, /^error: Row CO-002 was already sent; a row is never sent twice$/);
+    expect(ctx.fake.accepted()).toHaveLength(1);
+  });
+
+  it('runs an activation (one JSON summary; a failed run exits 2), lists its runs and rows without personal data', async () => {
+    await saveServiceActivation(ctx, 'cli-broken', { kind: 'table', schema: 'shop', name: 'cli_missing' }, { destination: { rateLimit: RATE_LIMIT } });
+    const [ran, broken, bare, idle] = await Promise.all([
+      cli(['run', 'cli-orders', '--json']),
+      cli(['run', 'cli-broken', '--json']),
+      cli(['run']),
+      cli(['progress', 'cli-slow']),
+    ]);
+    const summary = json<Summary>(ran);
+    // CO-002 went with test-row: not new, not sent again.
+    expect(summary).toMatchObject({ activationId: 'cli-orders', status: 'succeeded', newRows: 4, sent: 3, rejected: 1, failed: 0 });
+    expect(acceptedReferences(ctx, 'CO').sort()).toEqual(['CO-001', 'CO-002', 'CO-003', 'CO-004']);
+    expect(broken.code, transcript(broken)).toBe(2);
+    expect(broken.stderr, transcript(broken)).toBe('');
+    expect(JSON.parse(broken.stdout)).toMatchObject({ activationId: 'cli-broken', status: 'failed', failureKind: 'misconfigured', error: expect.stringContaining('cli_missing') as string });
+    expectRefusal(bare, /^error: missing required argument 'activation'$/);
+    expectRefusal(idle, /^error: no run of cli-slow is in progress \(see `runs cli-slow`\)$/);
+
+    const [rejected, rows, rowsBad, runsFailed, runsText, runsBad] = await Promise.all([
+      cli(['rows', 'cli-orders', '--status', 'rejected', '--json']),
+      cli(['rows', 'cli-orders', '--key', 'CO-001,CO-002', '--key', 'CO-005', '--run', String(summary.runId)]),
+      cli(['rows', 'cli-orders', '--status', 'bogus']),
+      cli(['runs', '--status', 'failed', '--json']),
+      cli(['runs', 'cli-orders', '--limit', '1']),
+      cli(['runs', '--limit', '0']),
+    ]);
+    expect(json<unknown[]>(rejected)).toEqual([expect.objectContaining({ rowKey: 'CO-005', status: 'rejected', error: expect.stringContaining('consumerEmail') as string })]);
+    // --key and --run together: CO-002 was last handled by test-row's run, not this one.
+    expectSuccess(rows);
+    expect(rows.stdout).toMatch(/^│ key +│ status +│ attempts +│ runs +│ in doubt +│ last run +│ updated +│ reason +│$/m);
+    expect(rows.stdout.match(/^│ CO-\d+ /gm)?.sort()).toEqual(['│ CO-001 ', '│ CO-005 ']);
+    expect(rows.stdout).toMatch(new RegExp(`^│ CO-001 +│ sent +│ 1 +│ \\d+ +│ +│ ${summary.runId} +│`, 'm'));
+    expect(rows.stdout).toMatch(/^│ CO-005 +│ rejected +│ .*consumerEmail/m);
+    for (const output of [rejected.stdout, rows.stdout]) expect(output).not.toMatch(PERSONAL_DATA);
+    expectRefusal(rowsBad, /^error: option '--status <status>' argument 'bogus' is invalid\. Allowed choices are new, pending, /);
+
+    expect(json<Summary[]>(runsFailed)).toEqual([expect.objectContaining({ activationId: 'cli-broken', status: 'failed' })]);
+    expectSuccess(runsText);
+    expect(runsText.stdout.match(/^│ \d+ /gm)).toEqual([`│ ${summary.runId} `]);
+    expect(runsText.stdout).toMatch(new RegExp(`^│ ${summary.runId} +│ cli-orders +│ succeeded +│ .*│ full, 5 rows +│ 4 new → 3 sent, 1 rejected, 0 failed +│ +│$`, 'm'));
+    expectRefusal(runsBad, /^error: option '--limit <n>' argument '0' is invalid\. must be a positive whole number$/);
+  });
+
+  it('requeues a fixed rejected row: the next run re-reads and sends it, printing JSON lines ending with the finished event', async () => {
+    await ctx.warehouseAdmin.updateTable('shop.cli_orders').set({ customer_email: 'co.5@shop.example.com' }).where('order_id', '=', 'CO-005').execute();
+    const [requeued, noStatus] = await Promise.all([cli(['requeue', 'cli-orders', '--status', 'rejected']), cli(['requeue', 'cli-orders'])]);
+    expectSuccess(requeued);
+    expect(requeued.stdout).toBe('requeued 1 rejected row(s) of cli-orders: the next run reads and rebuilds them\n');
+    expectRefusal(noStatus, /^error: required option '--status <status>' not specified$/);
+
+    const ran = await cli(['run', 'cli-orders']);
+    expectSuccess(ran);
+    const lines = events(ran);
+    for (const line of lines.slice(0, -1)) expect(line.event).toBe('progress');
+    expect(lines.at(-1)).toMatchObject({ event: 'finished', summary: { activationId: 'cli-orders', status: 'succeeded', sent: 1, rejected: 0 } });
+    expect(ctx.fake.accepted().filter((invitation) => invitation.body.referenceNumber === 'CO-005').map((invitation) => invitation.body.consumerEmail)).toEqual(['co.5@shop.example.com']);
+  });
+
+  it('triggers the schedule and prints the workflow id it started', async () => {
+    const [triggered, unknown] = await Promise.all([cli(['trigger', 'cli-orders']), cli(['trigger', 'nope'])]);
+    expectSuccess(triggered);
+    const workflowId = /^triggered cli-orders: workflow (activation-cli-orders-\S+) \(skipped if another run is in progress; see `runs cli-orders`\)\n$/.exec(triggered.stdout)?.[1];
+    expect(workflowId, transcript(triggered)).toBeDefined();
+    expect(await ctx.client.waitForRun(workflowId ?? '')).toMatchObject({ activationId: 'cli-orders', status: 'succeeded', newRows: 0, sent: 0 });
+    expectRefusal(unknown, /^error: Activation 'nope' does not exist \(known: cli-broken, cli-orders, cli-slow\)$/);
+  });
+
+  describe('a run kept going by a slow Trustpilot (300 ms a call, one at a time)', () => {
+    let watched: ReturnType<typeof start>;
+    let running: { id: number; workflow_id: string };
+
+    it('shows its progress, and recover ends it: the next run (--no-wait) is not skipped and sends the rest once', async () => {
+      ctx.fake.setFaults({ latencyMs: 300 });
+      try {
+        watched = start(['run', 'cli-slow']);
+        running = await waitFor(
+          'the run to send',
+          async () => {
+            const run = await ctx.db.selectFrom('app.runs').select(['id', 'workflow_id']).where('activation_id', '=', 'cli-slow').where('status', '=', 'running').executeTakeFirst();
+            const progress = run && (await ctx.client.getRun(run.workflow_id).progress().catch(() => undefined));
+            return progress && progress.sent > 0 ? run : undefined;
+          },
+          30_000,
+          100,
+        );
+
+        const [progress, refused] = await Promise.all([cli(['progress', 'cli-slow']), cli(['recover', 'cli-slow'])]);
+        expectSuccess(progress);
+        expect(progress.stdout).toMatch(
+          new RegExp(`^run ${running.id} of cli-slow: sending, \\d+ of ${SLOW_ROWS} handled — \\d+ sent, 0 rejected, 0 failed, [01] in flight \\(started \\S+\\)\\n$`),
+        );
+        expectRefusal(refused, /^error: recover ends the current run of cli-slow \(its rows wait for the next run\): add --yes to proceed$/);
+
+        // The waiting `run` prints a progress line every 2 s: let it print one before the run is ended.
+        await waitFor('a progress line', () => Promise.resolve(watched.stdout().includes('"event":"progress"') || undefined), 10_000, 50);
+        const recovered = await cli(['recover', 'cli-slow', '--yes']);
+        expectSuccess(recovered);
+        expect(recovered.stdout).toContain(`recovered cli-slow: run ${running.id} marked abandoned; 1 workflow(s) terminated (${running.workflow_id}); the next run sends what is left\n`);
+        expect(await ctx.db.selectFrom('app.runs').select('status').where('id', '=', running.id).executeTakeFirst()).toEqual({ status: 'abandoned' });
+        expect((await ctx.temporal.workflow.getHandle(running.workflow_id).describe()).status.name).toBe('TERMINATED');
+      } finally {
+        ctx.fake.setFaults({});
+      }
+
+      const started = await cli(['run', 'cli-slow', '--no-wait']);
+      expectSuccess(started);
+      const [, runId, workflowId] = /^started run (\d+) of cli-slow: workflow (activation-cli-slow-manual-\S+)\n$/.exec(started.stdout) ?? [];
+      expect(workflowId, transcript(started)).toBeDefined();
+      expect(await ctx.db.selectFrom('app.runs').select('id').where('workflow_id', '=', workflowId ?? '').executeTakeFirst()).toEqual({ id: Number(runId) });
+      // waitForRun throws RunOverlapError for a skipped run.
+      expect(await ctx.client.waitForRun(workflowId ?? '')).toMatchObject({ runId: Number(runId), activationId: 'cli-slow', status: 'succeeded' });
+      const references = acceptedReferences(ctx, 'CS');
+      expect(new Set(references).size).toBe(SLOW_ROWS);
+      expect(references).toHaveLength(SLOW_ROWS);
+    });
+
+    it('the `run` that was waiting for it printed JSON progress lines, then the finished event of the abandoned run, and exits 2', async () => {
+      const ended = await watched.done;
+      const lines = events(ended);
+      expect(lines.length, transcript(ended)).toBeGreaterThanOrEqual(2);
+      for (const line of lines.slice(0, -1)) expect(line).toMatchObject({ event: 'progress', runId: running.id, activationId: 'cli-slow', phase: 'sending' });
+      expect(ended.stderr, transcript(ended)).toBe('');
+      expect(ended.code, transcript(ended)).toBe(2);
+      expect(lines.at(-1), transcript(ended)).toMatchObject({ event: 'finished', summary: { runId: running.id, status: 'abandoned' } });
+    });
+  });
+
+  it('a failed run without --json prints its finished event and exits 2', async () => {
+    const failed = await cli(['run', 'cli-broken']);
+    expect(failed.stderr, transcript(failed)).toBe('');
+    expect(failed.code, transcript(failed)).toBe(2);
+    expect(events(failed).at(-1)).toMatchObject({ event: 'finished', summary: { activationId: 'cli-broken', status: 'failed', failureKind: 'misconfigured' } });
+  });
+
+  it('deletes an activation and its schedule only with --yes, keeping its ledger: applied again, it resends nothing', async () => {
+    const [refused, deleted] = await Promise.all([cli(['delete', 'activation', 'cli-orders']), cli(['delete', 'activation', 'cli-orders', '--yes'])]);
+    expectRefusal(refused, /^error: deleting activation cli-orders removes its schedule \(its ledger is kept\): add --yes to proceed$/);
+    expectSuccess(deleted);
+    expect(deleted.stdout).toBe('deleted activation cli-orders and its schedule; its ledger is kept (apply it again to resume without resending)\n');
+    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toBeUndefined();
+    expect(await count('app.ledger', 'cli-orders')).toBe(5);
+
+    const reapplied = await cli(['apply', files.good2]);
+    expectSuccess(reapplied);
+    expect(reapplied.stdout).toContain('  + activation cli-orders (create)\n');
+    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: false });
+    const accepted = ctx.fake.accepted().length;
+    expect(await runToEnd(ctx, 'cli-orders')).toMatchObject({ status: 'succeeded', newRows: 0, sent: 0 });
+    expect(ctx.fake.accepted()).toHaveLength(accepted);
+  });
+
+  it('checks a destination (token, business unit, templates), and names the credential variables that are not set', async () => {
+    await saveDestination(ctx.db, {
+      ...destination('cli-nocreds'),
+      credentials: { grant: 'client_credentials', apiKeyEnv: 'CLI_TEST_MISSING_KEY', apiSecretEnv: 'CLI_TEST_MISSING_SECRET', businessUserIdEnv: 'TRUSTPILOT_BUSINESS_USER_ID' },
+    });
+    const [checked, missing] = await Promise.all([cli(['check', 'cli-dest']), cli(['check', 'cli-nocreds'])]);
+    expectSuccess(checked);
+    expect(checked.stdout).toMatch(/^✓ credentials accepted \(client_credentials grant, token obtained\)\n✓ business unit dev-business-unit answers with [1-9]\d* invitation template\(s\)\n/);
+    expect(checked.stdout).toMatch(/^│ template id +│ name +│ locale +│ type +│ default +│$/m);
+    expect(checked.stdout).toMatch(/use an id as serviceTemplateId \/ productTemplateId/);
+    expectRefusal(missing, /^error: Destination 'cli-nocreds' reads its credentials from environment variables that are not set here: CLI_TEST_MISSING_KEY, CLI_TEST_MISSING_SECRET \(/);
+  });
+
+  it('erases customers named in a file, only with --yes', async () => {
+    const emails = join(dir, 'erase.txt');
+    await writeFile(emails, '# customers who asked\nco.3@shop.example.com\n\n');
+    const refused = await cli(['erase', 'cli-dest', '--emails-file', emails]);
+    expectRefusal(refused, /^error: erasing Trustpilot data for 1 customer\(s\) cannot be undone: add --yes to proceed$/);
+    expect(acceptedReferences(ctx, 'CO')).toContain('CO-003');
+
+    const erased = await cli(['erase', 'cli-dest', '--emails-file', emails, '--yes']);
+    expectSuccess(erased);
+    expect(erased.stdout).toBe('Trustpilot accepted the erasure request for 1 customer(s) of business unit dev-business-unit\n');
+    expect(acceptedReferences(ctx, 'CO').sort()).toEqual(['CO-001', 'CO-002', 'CO-004', 'CO-005']);
+  });
+
+  it('syncs schedules, reporting one it cannot sync by id and carrying on; registers search attributes; prints the reader SQL', async () => {
+    // cli-broken was stored without a schedule.
+    const [synced, registered, registerBad, readerBad] = await Promise.all([
+      cli(['sync-schedules']),
+      cli(['register-search-attributes']),
+      cli(['register-search-attributes', 'extra']),
+      cli(['reader-sql', '--role']),
+    ]);
+    expectSuccess(synced);
+    expect(synced.stdout).toBe('✓ cli-broken: schedule created\n✓ cli-orders: schedule updated\n✓ cli-slow: schedule updated\n');
+    expect(await describeSchedule(ctx.temporal, 'cli-broken')).toMatchObject({ paused: false });
+    expectSuccess(registered);
+    expect(registered.stdout).toBe('namespace default already has every search attribute runs carry\n');
+    expectRefusal(registerBad, /^error: too many arguments for 'register-search-attributes'/);
+    expectRefusal(readerBad, /^error: option '--role <name>' argument missing$/);
+
+    // A stored activation whose schedule id another deployment holds; cli-slow, after it, lost its schedule.
+    await foreignSchedule('cli-owned');
+    await saveServiceActivation(ctx, 'cli-owned', { kind: 'table', schema: 'shop', name: 'cli_owned_orders' }, { destination: { rateLimit: RATE_LIMIT } });
+    await deleteSchedule(ctx.temporal, 'cli-slow');
+    const [partial, readerSql] = await Promise.all([cli(['sync-schedules']), cli(['reader-sql'])]);
+    expectRefusal(partial, /^error: 1 schedule\(s\) not in sync; the others are$/);
+    expect(partial.stdout.split('\n')).toEqual([
+      '✓ cli-broken: schedule updated',
+      '✓ cli-orders: schedule updated',
+      '✗ cli-owned: Schedule activation:cli-owned belongs to another deployment (another app database); it was left alone. Use another activation id, or delete that schedule from the deployment that owns it.',
+      '✓ cli-slow: schedule created',
+      '',
+    ]);
+    expect(await describeSchedule(ctx.temporal, 'cli-owned')).toMatchObject({ paused: true, note: 'owned elsewhere' });
+    expect(await describeSchedule(ctx.temporal, 'cli-slow')).toMatchObject({ paused: false });
+
+    expectSuccess(readerSql);
+    const role = '"trustpilot_segment_reader"';
+    const lines = readerSql.stdout.split('\n').map((line) => line.trim());
+    expect(lines[0]).toBe('-- Run as an administrator of the warehouse database; segments are then read as trustpilot_segment_reader.');
+    expect(lines).toContain(`CREATE ROLE ${role} LOGIN PASSWORD '<choose a password>' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;`);
+    expect(lines).toContain(`GRANT CONNECT ON DATABASE "${new URL(ctx.readerUrl).pathname.slice(1)}" TO ${role};`);
+    expect(lines.filter((line) => line.startsWith('GRANT USAGE'))).toEqual([`GRANT USAGE ON SCHEMA "shop" TO ${role};`]);
+    expect(lines.filter((line) => line.startsWith('GRANT SELECT'))).toEqual(
+      ['cli_missing', 'cli_orders', 'cli_owned_orders', 'cli_slow'].map((table) => `GRANT SELECT ON "shop"."${table}" TO ${role};`),
     );
-    const { code, stdout } = await cli('validate', file);
-    expect(code).toBe(1);
-    expect(stdout).toContain('referenceNumber');
-    const valid = await cli('validate', fileURLToPath(new URL('../../examples/service-and-product.json', import.meta.url)));
-    expect(valid).toMatchObject({ code: 0 });
+  });
+
+  it('a failed apply saves nothing and leaves alone a schedule that another deployment owns', async () => {
+    await foreignSchedule('cli-foreign');
+    const refused = await cli(['apply', await file('foreign.json', { destinations: [destination('cli-half')], activations: [{ ...activation('cli-foreign', 'cli_orders'), destinationId: 'cli-half' }] })]);
+    expectRefusal(refused, /^error: Schedule activation:cli-foreign belongs to another deployment/);
+    expect(refused.stdout).toContain('  + activation cli-foreign (create)\n');
+    expect(await storedIds('app.destinations', 'cli-half')).toEqual([]);
+    expect(await storedIds('app.activations', 'cli-foreign')).toEqual([]);
+    expect(await describeSchedule(ctx.temporal, 'cli-foreign')).toMatchObject({ paused: true, note: 'owned elsewhere' });
+  });
+
+  it('prints no colour codes when stdout is not a terminal, CI or not', async () => {
+    const listed = await cli(['list'], { CI: 'true' });
+    expect(listed.code, transcript(listed)).toBe(0);
+    expect(listed.stdout).toMatch(/^│ cli-orders +│ cli-dest +│/m);
+    expect(listed.stdout, transcript(listed)).not.toContain(ESC);
   });
 });

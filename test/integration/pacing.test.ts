@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import type { AcceptedInvitation } from '../../src/fake-trustpilot/server.ts';
-import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
+import { FAKE_DEFAULTS, type AcceptedInvitation } from '../../src/fake-trustpilot/server.ts';
 import { createOrdersTable, createTestContext, order, type TestContext, runToEnd } from './harness.ts';
 import { killAllWorkers, spawnWorker, workerEnvFor } from './processes.ts';
 

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../../src/config/env.ts';
-import { parseConfigs } from '../../src/domain/index.ts';
-import { demoActivation, demoDestination } from '../../src/dev/demo.ts';
+import { entriesOf } from '../../src/cli/config-files.ts';
+import { destinationConfigSchema, parseConfigs } from '../../src/domain/index.ts';
+import { DEMO_DESTINATION_ID, demoActivation, demoDestination } from '../../src/dev/demo.ts';
 
 describe('environment', () => {
   it('applies defaults and treats empty variables as unset', () => {
@@ -20,7 +21,7 @@ describe('environment', () => {
   it('names every invalid variable at once', () => {
     expect(() =>
       readEnv({ DATABASE_URL: 'mysql://x/y', TEMPORAL_ADDRESS: 'localhost', TRUSTPILOT_INVITATIONS_API_URL: 'ftp://x' }),
-    ).toThrowError(/DATABASE_URL: must be a postgres.*\n.*TEMPORAL_ADDRESS: must be host:port.*\n.*TRUSTPILOT_INVITATIONS_API_URL: must be an http/s);
+    ).toThrow(/DATABASE_URL: must be a postgres.*\n.*TEMPORAL_ADDRESS: must be host:port.*\n.*TRUSTPILOT_INVITATIONS_API_URL: must be an http/s);
   });
 
   it('strips a trailing slash from API URLs', () => {
@@ -34,12 +35,24 @@ describe('shipped configurations', () => {
     expect(result.ok ? [] : result.issues).toEqual([]);
   });
 
+  // Read as `validate` and `apply` read them: a bundle, one destination or one activation. An
+  // activation whose destination the file does not hold uses the demo destination (`npm start`).
   const examples = join(import.meta.dirname, '..', '..', 'examples');
   for (const file of readdirSync(examples).filter((name) => name.endsWith('.json'))) {
     it(`examples/${file} is valid`, () => {
-      const content = JSON.parse(readFileSync(join(examples, file), 'utf8')) as { destinations: unknown[]; activations: { destinationId: string }[] };
-      for (const activation of content.activations) {
-        const destination = content.destinations.find((candidate) => (candidate as { id: string }).id === activation.destinationId);
+      const entries = entriesOf(JSON.parse(readFileSync(join(examples, file), 'utf8')), file);
+      expect(entries).not.toEqual([]);
+      const destinations = entries.filter((entry) => entry.kind === 'destination').map((entry) => entry.value);
+      for (const destination of destinations) {
+        const result = destinationConfigSchema.safeParse(destination);
+        expect(result.success ? [] : result.error.issues).toEqual([]);
+      }
+      for (const { value: activation } of entries.filter((entry) => entry.kind === 'activation')) {
+        const { destinationId } = activation as { destinationId: unknown };
+        const destination =
+          destinations.find((candidate) => (candidate as { id?: unknown }).id === destinationId) ??
+          (destinationId === DEMO_DESTINATION_ID ? demoDestination('bu-1') : undefined);
+        expect(destination, `destination ${String(destinationId)}`).toBeDefined();
         const result = parseConfigs(destination, activation);
         expect(result.ok ? [] : result.issues).toEqual([]);
       }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activationConfigSchema, destinationConfigSchema, parseConfigs } from '../../src/domain/index.ts';
-import type { ConfigIssue } from '../../src/domain/index.ts';
+import { activationConfigSchema, destinationConfigSchema, parseConfigs, type ConfigIssue } from '../../src/domain/index.ts';
 
 // Raw input, as read from a configuration file: bounds are what the schemas are for.
 const destination = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({

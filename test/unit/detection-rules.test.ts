@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredActivation } from '../../src/db/config-store.ts';
 import { needsFullScan, scanRangeFor } from '../../src/detection/range.ts';
-import { parseConfigs, prepareRow } from '../../src/domain/index.ts';
-import type { ActivationConfigInput, FetchedRow, PreparedRow } from '../../src/domain/index.ts';
+import { parseConfigs, prepareRow, type ActivationConfigInput, type FetchedRow, type PreparedRow } from '../../src/domain/index.ts';
 
 function stored(overrides: Partial<ActivationConfigInput> = {}, watermark: string | null = null): StoredActivation {
   const result = parseConfigs(

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildInvitation, describeRowIssues, parseConfigs, TRUSTPILOT_LOCALES } from '../../src/domain/index.ts';
-import type { ActivationConfigInput, BuildResult, DestinationConfigInput, ResolvedActivation, RowIssue } from '../../src/domain/index.ts';
+import {
+  buildInvitation,
+  describeRowIssues,
+  parseConfigs,
+  TRUSTPILOT_LOCALES,
+  type ActivationConfigInput,
+  type BuildResult,
+  type DestinationConfigInput,
+  type ResolvedActivation,
+  type RowIssue,
+} from '../../src/domain/index.ts';
 
 function resolve(destination: Partial<DestinationConfigInput>, activation: Partial<ActivationConfigInput>): ResolvedActivation {
   const result = parseConfigs(

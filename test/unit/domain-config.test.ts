@@ -10,13 +10,11 @@ import {
   resolveActivation,
   scheduleSchema,
   sourceSchema,
-} from '../../src/domain/index.ts';
-import type {
-  ActivationConfigInput,
-  ConfigIssue,
-  DestinationConfigInput,
-  InvitationRequest,
-  ResolvedActivation,
+  type ActivationConfigInput,
+  type ConfigIssue,
+  type DestinationConfigInput,
+  type InvitationRequest,
+  type ResolvedActivation,
 } from '../../src/domain/index.ts';
 
 const destination = (overrides: Partial<DestinationConfigInput> = {}): DestinationConfigInput => ({

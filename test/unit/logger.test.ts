@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, isSensitiveKey, LOG_REDACTED, logger, logLevelFrom, sanitiseForLog, serialiseError } from '../../src/runtime/logger.ts';
+import type { LevelWithSilent } from 'pino';
+import { EnvError, logLevelFrom, readEnv } from '../../src/config/env.ts';
+import { createLogger, isSensitiveKey, LOG_REDACTED, logger, sanitiseForLog, serialiseError } from '../../src/runtime/logger.ts';
 
 const EMAIL = 'jane.doe@example.com';
 
@@ -13,7 +15,7 @@ function databaseError(): Error {
   });
 }
 
-function captureLogger(level = 'debug') {
+function captureLogger(level: LevelWithSilent = 'debug') {
   const lines: string[] = [];
   const log = createLogger({ level, destination: { write: (line: string) => void lines.push(line) } });
   return { log, lines, parsed: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
@@ -161,7 +163,10 @@ describe('logLevelFrom', () => {
     expect(logLevelFrom({ LOG_LEVEL: value })).toBe(expected);
   });
 
-  it.each(['verbose', 'information', '10'])('refuses %j, naming LOG_LEVEL', (value) => {
-    expect(() => logLevelFrom({ LOG_LEVEL: value })).toThrow(/LOG_LEVEL/);
+  // The logger exists before readEnv runs, so that readEnv's refusal can be logged.
+  it.each(['verbose', 'information', '10'])('gives the default for %j, which readEnv refuses naming LOG_LEVEL', (value) => {
+    expect(logLevelFrom({ LOG_LEVEL: value })).toBe('info');
+    expect(() => readEnv({ LOG_LEVEL: value })).toThrow(EnvError);
+    expect(() => readEnv({ LOG_LEVEL: value })).toThrow(/^\s*LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent$/m);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigs } from '../../src/domain/index.ts';
-import type { ActivationConfig, ActivationConfigInput, ResolvedActivation } from '../../src/domain/index.ts';
+import { parseConfigs, type ActivationConfig, type ActivationConfigInput, type ResolvedActivation } from '../../src/domain/index.ts';
 import { mappedColumnsOf, shapeFor, sourceRefOf, type ColumnProblem } from '../../src/source/columns.ts';
 import type { SourceColumn, SourceShape } from '../../src/source/shape.ts';
 
