@@ -8,7 +8,6 @@ export {
   type TrustpilotErrorDetail,
   type TrustpilotErrorKind,
 } from './errors.ts';
-export { redact } from './redact.ts';
 export { WITHHELD } from './withhold.ts';
 export { classifyTransportFailure } from './transport-errors.ts';
 export { TokenCache, tokenCacheKey, type AccessToken, type TokenCacheOptions, type TokenSource } from './tokens.ts';

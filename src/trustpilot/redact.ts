@@ -9,11 +9,6 @@
 export const REDACTED = '[redacted]';
 export const MAX_RESPONSE_TEXT_CHARS = 2048;
 
-// The lookbehinds pin each match to the start of a run of address characters: without them a
-// long run with no "@" (a 60 KB HTML page) is rescanned from every position, which is quadratic.
-const EMAIL = /(?<![^\s"'<>()[\]{},;:@\\/])[^\s"'<>()[\]{},;:@\\/]+@[^\s"'<>()[\]{},;:@\\/]+/g;
-// Emails inside query strings or form bodies arrive percent-encoded.
-const URL_ENCODED_EMAIL = /(?<![^\s"'<>&=?/])[^\s"'<>&=?/]+%40[^\s"'<>&/]+/gi;
 const TRUSTPILOT_TOKEN = /\btp[ar]-[A-Za-z0-9._~+/=-]+/g;
 const BEARER_OR_BASIC = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 // A JSON or form field whose name says it is secret, whatever its value looks like.
@@ -30,15 +25,6 @@ export function removeSecrets(text: string): string {
     .replace(BEARER_OR_BASIC, `$1 ${REDACTED}`)
     .replace(TRUSTPILOT_TOKEN, REDACTED)
     .replace(JWT, REDACTED);
-}
-
-/**
- * Best-effort scrubbing for text of our own making (e.g. an activity failure message): secrets
- * and email addresses, plain or percent-encoded, become `[redacted]`. It cannot recognise
- * names; text from Trustpilot goes through `screenServerText` instead.
- */
-export function redact(text: string): string {
-  return removeSecrets(text).replace(URL_ENCODED_EMAIL, REDACTED).replace(EMAIL, REDACTED);
 }
 
 /** Shortens `text` to `maxChars`, saying how much was cut. */

@@ -167,6 +167,11 @@ describe('the command line, as a process', () => {
     Number((await ctx.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('activation_id', '=', activationId).executeTakeFirstOrThrow()).n);
   const storedIds = async (table: 'app.destinations' | 'app.activations', id: string) => await ctx.db.selectFrom(table).select('id').where('id', '=', id).execute();
 
+  /** commands started alongside an earlier test's, asserted in a test of their own */
+  let failedRun: Promise<CliResult>;
+  let foreignApply: Promise<CliResult>;
+  let ciList: Promise<CliResult>;
+
   let files: { good: string; good2: string; bad: string; race: string; half: string };
 
   beforeAll(async () => {
@@ -186,8 +191,8 @@ describe('the command line, as a process', () => {
       }),
       // two problems the file alone shows: no referenceNumber, and both `every` and `cron`
       bad: await file('bad.json', {
-        destinations: [destination('cli-dest')],
-        activations: [{ ...activation('cli-bad', 'cli_orders'), mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email' }, schedule: { every: '1d', cron: '0 * * * *' } }],
+        destinations: [destination('cli-bad-dest')],
+        activations: [{ ...activation('cli-bad', 'cli_orders'), destinationId: 'cli-bad-dest', mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email' }, schedule: { every: '1d', cron: '0 * * * *' } }],
       }),
       race: await file('race.json', activation('cli-race', 'cli_orders')),
       // a good destination, and an activation whose email column is not in its source
@@ -207,8 +212,15 @@ describe('the command line, as a process', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('shows help, with an example for a command, and refuses an unknown command', async () => {
-    const [program, command, unknown] = await Promise.all([cli(['--help']), cli(['run', '--help']), cli(['frobnicate'])]);
+  it('shows help (an example for a command), validates files listing every problem, and applies a first file', async () => {
+    const [program, command, unknown, good, bad, first] = await Promise.all([
+      cli(['--help']),
+      cli(['run', '--help']),
+      cli(['frobnicate']),
+      cli(['validate', files.good]),
+      cli(['validate', files.bad]),
+      cli(['apply', files.good]),
+    ]);
     expectSuccess(program);
     expect(program.stdout).toMatch(/^Usage: cli \[options\] \[command\]\n/);
     for (const name of ['validate', 'apply', 'list', 'show', 'pause', 'resume', 'delete', 'run', 'trigger', 'runs', 'progress', 'recover', 'rows', 'requeue', 'dry-run', 'test-row', 'check', 'erase', 'sync-schedules', 'register-search-attributes', 'reader-sql']) {
@@ -220,10 +232,8 @@ describe('the command line, as a process', () => {
     expect(command.stdout).toMatch(/\nExamples:\n {2}\$ npm run cli -- run demo-orders\n {2}\$ npm run cli -- run demo-orders --no-wait\n+$/);
     expectRefusal(unknown, /^error: unknown command 'frobnicate'$/);
     expect(unknown.stdout).toBe('');
-  });
 
-  it('validates files against their sources, listing every problem, saving nothing', async () => {
-    const [good, bad] = await Promise.all([cli(['validate', files.good]), cli(['validate', files.bad])]);
+    // validate: sources checked too (a database is configured), nothing saved
     expectSuccess(good);
     expect(good.stdout).toBe('✓ valid: 1 destination(s), 1 activation(s)\n');
     expectRefusal(bad, /^error: 2 problem\(s\)$/);
@@ -232,15 +242,14 @@ describe('the command line, as a process', () => {
     for (const problem of problems) expect(problem.startsWith(`✗ ${files.bad}: activation 'cli-bad': `)).toBe(true);
     expect(bad.stdout).toContain('referenceNumber');
     expect(bad.stdout).toMatch(/set exactly one of 'every'.* or 'cron'/);
-    expect(await ctx.db.selectFrom('app.destinations').select('id').execute()).toEqual([]);
-  });
+    expect(await storedIds('app.destinations', 'cli-bad-dest')).toEqual([]);
 
-  it('applies files: a plan of creations; two concurrent first applies; a bad activation saves nothing; changes and --prune', async () => {
-    const first = await cli(['apply', files.good]);
     expectSuccess(first);
     expect(first.stdout).toBe('Plan:\n  + destination cli-dest (create)\n  + activation cli-orders (create)\n✓ applied: 2 change(s), schedules in sync\n');
     expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: false });
+  });
 
+  it('applies: two concurrent first applies both succeed; a bad activation saves nothing; then a plan of changes with --prune', async () => {
     const [raceA, raceB, half] = await Promise.all([cli(['apply', files.race]), cli(['apply', files.race]), cli(['apply', files.half])]);
     // Both succeed; whichever plans second may already see the other's activation.
     for (const race of [raceA, raceB]) {
@@ -268,7 +277,7 @@ describe('the command line, as a process', () => {
     expect(await describeSchedule(ctx.temporal, 'cli-slow')).toMatchObject({ paused: false });
   });
 
-  it('pauses with a reason, lists, shows an activation and a destination, resumes; an unknown id names the known ones', async () => {
+  it('pauses with a reason, lists, shows an activation and a destination; an unknown id names the known ones', async () => {
     const [paused, pauseUnknown, showUnknown, resumeBare] = await Promise.all([
       cli(['pause', 'cli-orders', '--reason', 'catalogue upload pending']),
       cli(['pause', 'nope']),
@@ -314,21 +323,21 @@ describe('the command line, as a process', () => {
     expect(showDestination.stdout).toMatch(/^activations +cli-orders, cli-slow$/m);
     // The names of the variables holding secrets, never their values.
     expect(showDestination.stdout).not.toContain(FAKE_DEFAULTS.apiSecret);
-
-    const resumed = await cli(['resume', 'cli-orders']);
-    expectSuccess(resumed);
-    expect(resumed.stdout).toMatch(/^resumed cli-orders: next run in \d+[smh]\n$/);
-    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: false });
   });
 
-  it('dry-run and test-row preview masked, sending and recording nothing', async () => {
+  it('resumes; dry-run and test-row preview masked, sending and recording nothing', async () => {
     const requestsBefore = ctx.fake.stats().requests;
-    const [dryRun, dryRunBad, testRow, unknownKey] = await Promise.all([
+    const [resumed, dryRun, dryRunBad, testRow, unknownKey] = await Promise.all([
+      cli(['resume', 'cli-orders']),
       cli(['dry-run', 'cli-orders']),
       cli(['dry-run', 'cli-orders', '--sample', '0']),
       cli(['test-row', 'cli-orders', '--key', 'CO-002']),
       cli(['test-row', 'cli-orders', '--key', 'CO-999']),
     ]);
+    expectSuccess(resumed);
+    expect(resumed.stdout).toMatch(/^resumed cli-orders: next run in \d+[smh]\n$/);
+    expect(await describeSchedule(ctx.temporal, 'cli-orders')).toMatchObject({ paused: false });
+
     expectSuccess(dryRun);
     expect(dryRun.stdout).toMatch(/^Dry run of cli-orders \(nothing sent, nothing recorded\)$/m);
     expect(dryRun.stdout).toMatch(/^scan +the whole segment$/m);
@@ -443,6 +452,8 @@ describe('the command line, as a process', () => {
     let running: { id: number; workflow_id: string };
 
     it('shows its progress, and recover ends it: the next run (--no-wait) is not skipped and sends the rest once', async () => {
+      // Meanwhile, on another activation: a failed run followed without --json (asserted below).
+      failedRun = cli(['run', 'cli-broken']);
       ctx.fake.setFaults({ latencyMs: 300 });
       try {
         watched = start(['run', 'cli-slow']);
@@ -499,7 +510,7 @@ describe('the command line, as a process', () => {
   });
 
   it('a failed run without --json prints its finished event and exits 2', async () => {
-    const failed = await cli(['run', 'cli-broken']);
+    const failed = await failedRun;
     expect(failed.stderr, transcript(failed)).toBe('');
     expect(failed.code, transcript(failed)).toBe(2);
     expect(events(failed).at(-1)).toMatchObject({ event: 'finished', summary: { activationId: 'cli-broken', status: 'failed', failureKind: 'misconfigured' } });
@@ -522,40 +533,32 @@ describe('the command line, as a process', () => {
     expect(ctx.fake.accepted()).toHaveLength(accepted);
   });
 
-  it('checks a destination (token, business unit, templates), and names the credential variables that are not set', async () => {
+  it('checks destinations; erase wants --yes; sync-schedules creates a missing schedule; search attributes already registered', async () => {
     await saveDestination(ctx.db, {
       ...destination('cli-nocreds'),
       credentials: { grant: 'client_credentials', apiKeyEnv: 'CLI_TEST_MISSING_KEY', apiSecretEnv: 'CLI_TEST_MISSING_SECRET', businessUserIdEnv: 'TRUSTPILOT_BUSINESS_USER_ID' },
     });
-    const [checked, missing] = await Promise.all([cli(['check', 'cli-dest']), cli(['check', 'cli-nocreds'])]);
-    expectSuccess(checked);
-    expect(checked.stdout).toMatch(/^✓ credentials accepted \(client_credentials grant, token obtained\)\n✓ business unit dev-business-unit answers with [1-9]\d* invitation template\(s\)\n/);
-    expect(checked.stdout).toMatch(/^│ template id +│ name +│ locale +│ type +│ default +│$/m);
-    expect(checked.stdout).toMatch(/use an id as serviceTemplateId \/ productTemplateId/);
-    expectRefusal(missing, /^error: Destination 'cli-nocreds' reads its credentials from environment variables that are not set here: CLI_TEST_MISSING_KEY, CLI_TEST_MISSING_SECRET \(/);
-  });
-
-  it('erases customers named in a file, only with --yes', async () => {
-    const emails = join(dir, 'erase.txt');
+    const emails = await file('erase.txt', '');
     await writeFile(emails, '# customers who asked\nco.3@shop.example.com\n\n');
-    const refused = await cli(['erase', 'cli-dest', '--emails-file', emails]);
-    expectRefusal(refused, /^error: erasing Trustpilot data for 1 customer\(s\) cannot be undone: add --yes to proceed$/);
-    expect(acceptedReferences(ctx, 'CO')).toContain('CO-003');
-
-    const erased = await cli(['erase', 'cli-dest', '--emails-file', emails, '--yes']);
-    expectSuccess(erased);
-    expect(erased.stdout).toBe('Trustpilot accepted the erasure request for 1 customer(s) of business unit dev-business-unit\n');
-    expect(acceptedReferences(ctx, 'CO').sort()).toEqual(['CO-001', 'CO-002', 'CO-004', 'CO-005']);
-  });
-
-  it('syncs schedules, reporting one it cannot sync by id and carrying on; registers search attributes; prints the reader SQL', async () => {
     // cli-broken was stored without a schedule.
-    const [synced, registered, registerBad, readerBad] = await Promise.all([
+    const [checked, missing, eraseRefused, synced, registered, registerBad, readerBad] = await Promise.all([
+      cli(['check', 'cli-dest']),
+      cli(['check', 'cli-nocreds']),
+      cli(['erase', 'cli-dest', '--emails-file', emails]),
       cli(['sync-schedules']),
       cli(['register-search-attributes']),
       cli(['register-search-attributes', 'extra']),
       cli(['reader-sql', '--role']),
     ]);
+    expectSuccess(checked);
+    expect(checked.stdout).toMatch(/^✓ credentials accepted \(client_credentials grant, token obtained\)\n✓ business unit dev-business-unit answers with [1-9]\d* invitation template\(s\)\n/);
+    expect(checked.stdout).toMatch(/^│ template id +│ name +│ locale +│ type +│ default +│$/m);
+    expect(checked.stdout).toMatch(/use an id as serviceTemplateId \/ productTemplateId/);
+    expectRefusal(missing, /^error: Destination 'cli-nocreds' reads its credentials from environment variables that are not set here: CLI_TEST_MISSING_KEY, CLI_TEST_MISSING_SECRET \(/);
+
+    expectRefusal(eraseRefused, /^error: erasing Trustpilot data for 1 customer\(s\) cannot be undone: add --yes to proceed$/);
+    expect(acceptedReferences(ctx, 'CO')).toContain('CO-003');
+
     expectSuccess(synced);
     expect(synced.stdout).toBe('✓ cli-broken: schedule created\n✓ cli-orders: schedule updated\n✓ cli-slow: schedule updated\n');
     expect(await describeSchedule(ctx.temporal, 'cli-broken')).toMatchObject({ paused: false });
@@ -563,12 +566,28 @@ describe('the command line, as a process', () => {
     expect(registered.stdout).toBe('namespace default already has every search attribute runs carry\n');
     expectRefusal(registerBad, /^error: too many arguments for 'register-search-attributes'/);
     expectRefusal(readerBad, /^error: option '--role <name>' argument missing$/);
+  });
 
+  it('erases with --yes; sync-schedules reports one it cannot sync by id and carries on; reader-sql grants what activations read', async () => {
     // A stored activation whose schedule id another deployment holds; cli-slow, after it, lost its schedule.
     await foreignSchedule('cli-owned');
     await saveServiceActivation(ctx, 'cli-owned', { kind: 'table', schema: 'shop', name: 'cli_owned_orders' }, { destination: { rateLimit: RATE_LIMIT } });
     await deleteSchedule(ctx.temporal, 'cli-slow');
-    const [partial, readerSql] = await Promise.all([cli(['sync-schedules']), cli(['reader-sql'])]);
+    await foreignSchedule('cli-foreign');
+    const foreignFile = await file('foreign.json', { destinations: [destination('cli-half')], activations: [{ ...activation('cli-foreign', 'cli_orders'), destinationId: 'cli-half' }] });
+    foreignApply = cli(['apply', foreignFile]);
+    ciList = cli(['list'], { CI: 'true' });
+    const [erased, partial, readerSql] = await Promise.all([
+      cli(['erase', 'cli-dest', '--emails-file', join(dir, 'erase.txt'), '--yes']),
+      cli(['sync-schedules']),
+      cli(['reader-sql']),
+      foreignApply,
+      ciList,
+    ]);
+    expectSuccess(erased);
+    expect(erased.stdout).toBe('Trustpilot accepted the erasure request for 1 customer(s) of business unit dev-business-unit\n');
+    expect(acceptedReferences(ctx, 'CO').sort()).toEqual(['CO-001', 'CO-002', 'CO-004', 'CO-005']);
+
     expectRefusal(partial, /^error: 1 schedule\(s\) not in sync; the others are$/);
     expect(partial.stdout.split('\n')).toEqual([
       '✓ cli-broken: schedule updated',
@@ -593,8 +612,7 @@ describe('the command line, as a process', () => {
   });
 
   it('a failed apply saves nothing and leaves alone a schedule that another deployment owns', async () => {
-    await foreignSchedule('cli-foreign');
-    const refused = await cli(['apply', await file('foreign.json', { destinations: [destination('cli-half')], activations: [{ ...activation('cli-foreign', 'cli_orders'), destinationId: 'cli-half' }] })]);
+    const refused = await foreignApply;
     expectRefusal(refused, /^error: Schedule activation:cli-foreign belongs to another deployment/);
     expect(refused.stdout).toContain('  + activation cli-foreign (create)\n');
     expect(await storedIds('app.destinations', 'cli-half')).toEqual([]);
@@ -603,7 +621,7 @@ describe('the command line, as a process', () => {
   });
 
   it('prints no colour codes when stdout is not a terminal, CI or not', async () => {
-    const listed = await cli(['list'], { CI: 'true' });
+    const listed = await ciList;
     expect(listed.code, transcript(listed)).toBe(0);
     expect(listed.stdout).toMatch(/^│ cli-orders +│ cli-dest +│/m);
     expect(listed.stdout, transcript(listed)).not.toContain(ESC);

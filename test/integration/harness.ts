@@ -17,9 +17,10 @@ import { Warehouse } from '../../src/source/warehouse.ts';
 import { setSchedulePaused } from '../../src/temporal/schedules.ts';
 import type { RunSummary } from '../../src/workflows/types.ts';
 import { installTelemetry } from '../../src/runtime/telemetry.ts';
+import { readEnv } from '../../src/config/env.ts';
 
 // Runs fail on purpose here; the SDK's warnings about it would bury the results.
-installTelemetry({ logLevel: process.env.TEMPORAL_LOG_LEVEL === undefined ? 'ERROR' : (process.env.TEMPORAL_LOG_LEVEL as 'ERROR') });
+installTelemetry({ logLevel: readEnv({ TEMPORAL_LOG_LEVEL: process.env.TEMPORAL_LOG_LEVEL }).TEMPORAL_LOG_LEVEL ?? 'ERROR' });
 
 export interface TestContext {
   databaseUrl: string;
