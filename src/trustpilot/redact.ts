@@ -1,8 +1,7 @@
 /**
  * Pattern-based scrubbing of token-shaped secrets (ours: access and refresh tokens, Basic and
- * Bearer values, JWTs, secret-named fields), and the email scrubbing `redact` offers to text
- * that does not come from Trustpilot. Server text that may quote personal data is not handled
- * here: it is kept or withheld whole by `withhold.ts`, because no pattern can know every
+ * Bearer values, JWTs, secret-named fields). Server text that may quote personal data is not
+ * handled here: it is kept or withheld whole by `withhold.ts`, because no pattern can know every
  * spelling of a name.
  */
 
