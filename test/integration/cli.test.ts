@@ -538,7 +538,7 @@ describe('the command line, as a process', () => {
       ...destination('cli-nocreds'),
       credentials: { grant: 'client_credentials', apiKeyEnv: 'CLI_TEST_MISSING_KEY', apiSecretEnv: 'CLI_TEST_MISSING_SECRET', businessUserIdEnv: 'TRUSTPILOT_BUSINESS_USER_ID' },
     });
-    const emails = await file('erase.txt', '');
+    const emails = join(dir, 'erase.txt');
     await writeFile(emails, '# customers who asked\nco.3@shop.example.com\n\n');
     // cli-broken was stored without a schedule.
     const [checked, missing, eraseRefused, synced, registered, registerBad, readerBad] = await Promise.all([

@@ -40,6 +40,22 @@ describe('source edge cases', () => {
     expect(after.watermark).toBeNull();
   });
 
+  it('finds a row later than the look-back on the next full scan (cursor.fullScanEvery), and says which runs were full scans', async () => {
+    await sql`create table shop.late (order_id text primary key, customer_name text, customer_email text, created_at timestamptz)`.execute(ctx.db);
+    await sql`insert into shop.late values ('L-1', 'Lena One', 'l1@shop.example.com', now())`.execute(ctx.db);
+    await saveServiceActivation(ctx, 'late', { kind: 'table', schema: 'shop', name: 'late' }, {
+      activation: { cursor: { column: 'created_at', lookback: '1m', fullScanEvery: '1h' } },
+    });
+    expect(await runToEnd(ctx, 'late')).toMatchObject({ status: 'succeeded', fullScan: true, sent: 1 });
+    // A row committed late: its cursor value lies a day behind the watermark, far beyond the look-back.
+    await sql`insert into shop.late values ('L-2', 'Lena Two', 'l2@shop.example.com', now() - interval '1 day')`.execute(ctx.db);
+    expect(await runToEnd(ctx, 'late')).toMatchObject({ status: 'succeeded', fullScan: false, sourceRows: 1, newRows: 0, sent: 0 });
+    // An hour later (the last full scan made older than fullScanEvery), a run reads the whole segment.
+    await sql`update app.activations set last_full_scan_at = now() - interval '2 hours' where id = 'late'`.execute(ctx.db);
+    expect(await runToEnd(ctx, 'late')).toMatchObject({ status: 'succeeded', fullScan: true, sourceRows: 2, newRows: 1, sent: 1 });
+    expect(await runToEnd(ctx, 'late')).toMatchObject({ status: 'succeeded', fullScan: false, newRows: 0 });
+  });
+
   it('keeps bigint keys beyond 2^53 distinct', async () => {
     await sql`create table shop.bigkeys (order_id bigint primary key, customer_name text, customer_email text)`.execute(ctx.db);
     await sql`insert into shop.bigkeys values (9007199254740993, 'Big One', 'b1@shop.example.com'), (9007199254740994, 'Big Two', 'b2@shop.example.com')`.execute(ctx.db);
