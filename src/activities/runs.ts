@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { ConfigValidationError, NotFoundError, loadActivation, type StoredActivation } from '../db/config-store.ts';
 import type { Database, LedgerStatus } from '../db/schema.ts';
-import { finishRunRecord, getRunSummary, isYoungCliRun } from '../db/runs.ts';
+import { abandonRun, finishRunRecord, getRunSummary, isYoungCliRun } from '../db/runs.ts';
 import { RETRYABLE_STATUSES } from '../db/ledger-statuses.ts';
 import { needsFullScan } from '../detection/range.ts';
 import type { FinishRunInput, RunSummary, StartRunResult } from '../workflows/types.ts';
@@ -54,12 +54,7 @@ export function createRunActivities(deps: ActivityDeps) {
         .executeTakeFirstOrThrow();
       return { runId: skipped.id, concurrency: activation.concurrency, retriedRows: 0, skipped: { reason } };
     }
-    await db
-      .updateTable('app.runs')
-      .set({ status: 'abandoned', finished_at: new Date(), failure_kind: 'stopped', error: 'its workflow ended without finishing the run' })
-      .where('id', '=', running.id)
-      .where('status', '=', 'running')
-      .execute();
+    await abandonRun(db, running.id, 'its workflow ended without finishing the run');
     return undefined;
   }
 

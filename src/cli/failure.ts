@@ -32,7 +32,14 @@ export function reportFailure(error: unknown): number {
     return 1;
   }
   const code = codeOf(error);
-  if (code === '42P01' || code === '3F000') {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'ScheduleNotFoundError') {
+    print('the activation has no schedule yet: `npm run cli -- sync-schedules` creates it');
+  } else if (name === 'NamespaceNotFoundError' || (error instanceof Error && /namespace .* (is )?not found/i.test(error.message))) {
+    print(`the Temporal namespace (TEMPORAL_NAMESPACE=${process.env.TEMPORAL_NAMESPACE ?? 'default'}) does not exist on that server`);
+  } else if ((code === 'ENOENT' || code === 'EACCES') && error instanceof Error && 'path' in error && typeof error.path === 'string') {
+    print(`cannot read ${error.path} (${code})`);
+  } else if (code === '42P01' || code === '3F000') {
     print('the app database is not set up yet: run `npm run cli -- apply <files>` (it sets it up), or start a worker or `npm start` once');
   } else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
     print(`cannot reach a server (${code}): check DATABASE_URL and TEMPORAL_ADDRESS, or start \`npm start\``);

@@ -299,7 +299,10 @@ example(
   program
     .command('reader-sql')
     .description('print the SQL that creates the least-privilege reader role segments are read with, granted what the activations read')
-    .option('--role <name>', 'the role to create', 'trustpilot_segment_reader')
+    .option('--role <name>', 'the role to create', (value: string) => {
+      if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
+      return value.trim();
+    }, 'trustpilot_segment_reader')
     .option('--database <name>', 'the warehouse database')
     .option('--json', 'print JSON'),
   'reader-sql --database analytics',

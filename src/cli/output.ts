@@ -6,8 +6,15 @@ import pc from 'picocolors';
  * colours off for NO_COLOR and when stdout is not a terminal), JSON for scripts.
  */
 
-export const colors = pc;
 export const isTerminal = process.stdout.isTTY === true;
+
+/** Colours on a terminal only (picocolors alone would also turn them on when CI is set), unless NO_COLOR; FORCE_COLOR wins. */
+function colorsWanted(env: NodeJS.ProcessEnv): boolean {
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return isTerminal && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
+export const colors = pc.createColors(colorsWanted(process.env));
 
 /** A failure the CLI reports in one line, with exit code 1 (or `exitCode`). */
 export class CliError extends Error {

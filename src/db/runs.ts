@@ -58,11 +58,23 @@ export async function listRunSummaries(
   return runs.map(toRunSummary);
 }
 
+/** A run that ended without its workflow finishing it (the workflow died, or an operator recovered it). */
+interface AbandonRunInput {
+  runId: number;
+  outcome: 'abandoned';
+  error: string;
+  failureKind: 'stopped';
+}
+
+export async function abandonRun(db: AppDb, runId: number, reason: string): Promise<RunSummary> {
+  return await finishRunRecord(db, { runId, outcome: 'abandoned', error: reason, failureKind: 'stopped' });
+}
+
 /**
  * Ends a run: counts its ledger rows by status, and on success moves the watermark (never
  * backwards) and records a full scan. A run already ended is returned as it is.
  */
-export async function finishRunRecord(db: AppDb, input: FinishRunInput): Promise<RunSummary> {
+export async function finishRunRecord(db: AppDb, input: FinishRunInput | AbandonRunInput): Promise<RunSummary> {
   return await db.transaction().execute(async (trx) => {
     const run = await trx.selectFrom('app.runs').selectAll().where('id', '=', input.runId).forUpdate().executeTakeFirstOrThrow();
     if (run.status !== 'running') return toRunSummary(run);

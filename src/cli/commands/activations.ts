@@ -189,7 +189,7 @@ export async function showCommand(id: string, options: { json?: boolean }): Prom
     const isDestination = await services.db.selectFrom('app.destinations').select('id').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
     if (isDestination) return await showDestination(services, id, options.json ?? false);
     const known = [...(await listActivations(services.db)).map((activation) => activation.id), ...(await listDestinations(services.db)).map((destination) => destination.id)];
-    throw new NotFoundError(`No activation or destination '${id}' (${known.length > 0 ? `known: ${known.join(', ')}` : 'none exists yet'})`);
+    throw new NotFoundError(`Activation or destination '${id}' does not exist (${known.length > 0 ? `known: ${known.join(', ')}` : 'none exists yet'})`);
   });
 }
 

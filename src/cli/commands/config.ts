@@ -183,18 +183,22 @@ function printPlan(plan: readonly PlanItem[]): void {
   for (const item of plan) console.log(`  ${SYMBOLS[item.action]} ${item.kind} ${item.id}${item.action === 'unchanged' ? colors.dim(' (unchanged)') : ` (${item.action})`}`);
 }
 
-/** Brings Temporal back in line with the database after a failed apply (the transaction was rolled back). */
-async function restoreSchedules(db: AppDb, temporal: Client, taskQueue: string, touched: readonly string[]): Promise<void> {
+/**
+ * Brings Temporal back in line with the database after a failed apply (the transaction was rolled
+ * back): schedules this apply created are deleted, the others are set back from what is stored.
+ * A schedule another deployment owns was never touched, and is left alone.
+ */
+async function restoreSchedules(db: AppDb, temporal: Client, taskQueue: string, touched: readonly string[], created: ReadonlySet<string>): Promise<void> {
   const deployment = await readDeployment(db);
   if (!deployment) return;
   const existing = new Set((await listActivations(db)).map((activation) => activation.id));
   for (const id of touched) {
     try {
-      if (existing.has(id)) {
+      if (created.has(id)) {
+        await deleteSchedule(temporal, id);
+      } else if (existing.has(id)) {
         const stored = await loadActivation(db, id);
         await ensureSchedule(temporal, { activation: stored.activation, taskQueue, deploymentId: deployment.deploymentId, pausedNote: stored.pausedNote });
-      } else {
-        await deleteSchedule(temporal, id);
       }
     } catch {
       // Best effort: `sync-schedules` repairs what is left.
@@ -232,6 +236,7 @@ export async function applyCommand(paths: string[], options: ApplyOptions): Prom
       const deployment = await claimDeployment(db, cliEnv().devMode ? 'dev' : 'production').catch(async () => readDeployment(db));
       if (!deployment) throw new CliError('the app database has no deployment record');
       const touched = plan.filter((item) => item.kind === 'activation').map((item) => item.id);
+      const created = new Set<string>();
       try {
         await db.transaction().execute(async (trx) => {
           for (const destination of checked.destinations.values()) await saveDestination(trx, destination);
@@ -249,11 +254,17 @@ export async function applyCommand(paths: string[], options: ApplyOptions): Prom
               continue;
             }
             const stored = await loadActivation(trx, item.id);
-            await ensureSchedule(temporal, { activation: stored.activation, taskQueue: env.TEMPORAL_TASK_QUEUE, deploymentId: deployment.deploymentId, pausedNote: stored.pausedNote });
+            const outcome = await ensureSchedule(temporal, {
+              activation: stored.activation,
+              taskQueue: env.TEMPORAL_TASK_QUEUE,
+              deploymentId: deployment.deploymentId,
+              pausedNote: stored.pausedNote,
+            });
+            if (outcome === 'created') created.add(item.id);
           }
         });
       } catch (error) {
-        await restoreSchedules(db, temporal, env.TEMPORAL_TASK_QUEUE, touched);
+        await restoreSchedules(db, temporal, env.TEMPORAL_TASK_QUEUE, touched, created);
         throw error;
       }
       if (options.json) printJson({ applied: true, plan });

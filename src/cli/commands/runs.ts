@@ -5,6 +5,7 @@ import { CliError, colors, isTerminal, printJson } from '../output.ts';
 import { printRuns, resultText } from './activations.ts';
 import { RunFailedError, RunOverlapError, type RunHandle } from '../../client.ts';
 import { loadActivation } from '../../db/config-store.ts';
+import { abandonRun } from '../../db/runs.ts';
 import { formatRunLine, type RunSummary } from '../../domain/index.ts';
 import { SEARCH_ATTRIBUTES, type RunProgress } from '../../workflows/types.ts';
 
@@ -48,7 +49,10 @@ async function watchWithBar(handle: RunHandle, done: Promise<unknown>): Promise<
     cliProgress.Presets.shades_classic,
   );
   let finished = false;
-  void done.finally(() => (finished = true));
+  done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
   bar.start(1, 0, { phase: 'starting', sent: 0, rejected: 0, failed: 0, rate: '0.0' });
   const startedAt = Date.now();
   while (!finished) {
@@ -67,7 +71,10 @@ async function watchWithBar(handle: RunHandle, done: Promise<unknown>): Promise<
 /** JSON lines for scripts and logs: one progress object every few seconds. */
 async function watchWithLines(handle: RunHandle, done: Promise<unknown>): Promise<void> {
   let finished = false;
-  void done.finally(() => (finished = true));
+  done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
   while (!finished) {
     const progress = await progressOf(handle);
     if (progress) console.log(JSON.stringify({ event: 'progress', ...progress }));
@@ -178,19 +185,13 @@ export async function recoverCommand(activationId: string, options: { yes?: bool
       open.push(execution.workflowId);
     }
     if (running && !open.includes(running.workflow_id)) open.push(running.workflow_id);
+    // The run is ended (with its counts) before its workflow, so anyone waiting on the workflow reads the final record.
+    if (running) await abandonRun(services.db, running.id, 'ended by an operator (cli recover)');
     for (const workflowId of open) {
       await services.temporal.workflow
         .getHandle(workflowId)
         .terminate('recovered by an operator (cli recover)')
         .catch(() => undefined);
-    }
-    if (running) {
-      await services.db
-        .updateTable('app.runs')
-        .set({ status: 'abandoned', finished_at: new Date(), failure_kind: 'stopped', error: 'ended by an operator (cli recover)' })
-        .where('id', '=', running.id)
-        .where('status', '=', 'running')
-        .execute();
     }
     if (options.json) {
       printJson({ activationId, abandonedRunId: running?.id ?? null, terminatedWorkflows: open });
