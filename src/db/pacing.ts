@@ -10,10 +10,21 @@ import type { AppDb } from './database.ts';
 const HEADROOM_SHARE = 0.02;
 const MIN_HEADROOM_MS = 250;
 
+function headroomMs(rateLimit: { calls: number; perSeconds: number }): number {
+  return Math.max(rateLimit.perSeconds * 1000 * HEADROOM_SHARE, MIN_HEADROOM_MS);
+}
+
 export function slotIntervalMs(rateLimit: { calls: number; perSeconds: number }): number {
-  const windowMs = rateLimit.perSeconds * 1000;
-  const headroomMs = Math.max(windowMs * HEADROOM_SHARE, MIN_HEADROOM_MS);
-  return (windowMs + headroomMs) / rateLimit.calls;
+  return (rateLimit.perSeconds * 1000 + headroomMs(rateLimit)) / rateLimit.calls;
+}
+
+/**
+ * How late after its slot a call may still leave. The headroom absorbs calls arriving closer
+ * together than they left; a call later than half of it (a busy machine, a pause) could bunch with
+ * the next ones beyond what the headroom absorbs, so it takes a new slot instead.
+ */
+export function lateToleranceMs(rateLimit: { calls: number; perSeconds: number }): number {
+  return headroomMs(rateLimit) / 2;
 }
 
 export function pacingKey(apiUrl: string, apiKey: string): string {

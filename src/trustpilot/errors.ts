@@ -346,7 +346,9 @@ export function classifyResponse(status: number, headers: Headers, bodyText: str
   const subject = context.subject ?? (context.tokenEndpoint ? 'the access token request' : 'the request');
   const body = tryParseJson(bodyText);
   const parsedCode = parseErrorCode(body);
-  const errorCode = parsedCode !== undefined && !sent.quotedIn(parsedCode) ? parsedCode : undefined;
+  // A numeric code (Trustpilot's are: 1010, 1014) cannot carry a name or an email; checking it against
+  // the sent values would only drop it whenever a row happens to contain its digits.
+  const errorCode = parsedCode !== undefined && (/^\d{1,9}$/.test(parsedCode) || !sent.quotedIn(parsedCode)) ? parsedCode : undefined;
   const details = parseDetails(body).map((d) => screenDetail(d, sent));
   const topMessage = parseTopLevelMessage(body);
   const topSummary = topMessage === undefined ? '' : screenServerText(topMessage, sent);

@@ -117,6 +117,11 @@ describe('classifyResponse: nothing of the request survives', () => {
     expect(nameCode.message).toBe('Trustpilot rejected the request (422): Unprocessable');
   });
 
+  it("keeps a numeric code even when a row's values share its digits (a name ending in 101 must not hide 1014)", () => {
+    const error = classifyResponse(403, noHeaders, json({ errorCode: 1014, message: 'Access to resource is forbidden' }), { sentValues: ['Buyer WU 101', 'WU-101', 'wu.101@shop.example.com'] });
+    expect(error.errorCode).toBe('1014');
+  });
+
   it('an email split across a detail field and its message: the field is dropped, the message withheld', () => {
     const error = classify400(json({ details: [{ field: 'zoe.li', message: '@example.com is not a valid address' }] }));
     expect(error.details).toEqual([{ message: WITHHELD }]);
