@@ -33,8 +33,10 @@ export const DETECTION_RETRY = {
 } as const;
 
 /** Heartbeats of long activities (sends waiting for a pacing slot, scans streaming a segment). */
-export const HEARTBEAT_EVERY_MS = 5_000;
-export const HEARTBEAT_TIMEOUT_MS = 20_000;
+// A dead worker's sends are retried elsewhere within ten seconds; the SDK throttles heartbeats to
+// 80% of the timeout anyway, so a live worker reports at most every eight seconds.
+export const HEARTBEAT_EVERY_MS = 3_000;
+export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
 /** Exponential backoff with full jitter, so that rows failing together do not retry in lockstep. */
 export function sendBackoffMs(attempt: number, random: () => number): number {

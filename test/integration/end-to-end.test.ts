@@ -11,7 +11,8 @@ describe('a scheduled activation, end to end', () => {
   const activationId = 'e2e-orders';
 
   beforeAll(async () => {
-    ctx = await createTestContext('e2e');
+    // Paced well above what 28 rows need: pacing itself is proven in pacing.test.ts.
+    ctx = await createTestContext('e2e', { rateLimit: null });
     await ctx.startWorker();
   });
   afterAll(async () => {
@@ -27,6 +28,7 @@ describe('a scheduled activation, end to end', () => {
       businessUnitId: FAKE_DEFAULTS.businessUnitId,
       invitationType: 'service',
       credentials: { grant: 'client_credentials' },
+      rateLimit: { calls: 100, perSeconds: 1 },
     });
     await saveActivation(ctx.db, {
       id: activationId,
@@ -46,6 +48,8 @@ describe('a scheduled activation, end to end', () => {
     const [first] = await waitForFinishedRuns(ctx, activationId, 1);
     expect(first).toMatchObject({ status: 'succeeded', sourceRows: 25, newRows: 25, sent: 25, rejected: 0, failed: 0 });
     const { workflow_id } = await ctx.db.selectFrom('app.runs').select('workflow_id').where('id', '=', first?.runId ?? 0).executeTakeFirstOrThrow();
+    // The run's row is final before its workflow has reported it: wait for the workflow too.
+    await ctx.temporal.workflow.getHandle(workflow_id).result();
     const progress = await ctx.temporal.workflow.getHandle(workflow_id).query(progressQuery);
     expect(progress).toMatchObject({ runId: first?.runId, activationId, phase: 'done', toHandle: 25, sent: 25, rejected: 0, failed: 0, inFlight: 0, stopped: null });
     // The run's search attributes say how it went, for the UI's list and filters.

@@ -6,7 +6,8 @@ import type { TestContext } from './harness.ts';
 export { freePort } from '../../src/dev/free-port.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const workerEntry = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
+// The compiled worker, as `npm run worker` runs it (the global setup brings dist/ up to date).
+const workerEntry = fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
 
 /** Keeps the tail of a process's output, so a failing test can show what the process said last. */
 const OUTPUT_TAIL_CHARS = 20_000;
@@ -66,11 +67,11 @@ export function workerEnvFor(ctx: TestContext, overrides: NodeJS.ProcessEnv = {}
 }
 
 /**
- * Starts `src/worker.ts` as a separate process, in a process group of its own (detached), so
+ * Starts the compiled worker (`dist/worker.js`) as a separate process, in a process group of its own (detached), so
  * that a SIGKILL of the group takes down everything it runs, as a crash of the machine would.
  */
 export function spawnWorker(name: string, env: NodeJS.ProcessEnv): WorkerProcess {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', workerEntry], {
+  const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', workerEntry], {
     cwd: repoRoot,
     env,
     detached: true,
@@ -148,13 +149,13 @@ export interface AppProcess extends WorkerProcess {
 }
 
 /**
- * Starts `entry` (a path relative to the repository, e.g. 'src/dev/main.ts' or 'src/worker.ts')
- * with `node --import tsx`, in a process group of its own, and keeps ALL of its output, so that
+ * Starts `entry` (compiled JavaScript relative to the repository, e.g. 'dist/dev/main.js' or
+ * 'dist/worker.js', as the package's scripts run them) with node, in a process group of its own, and keeps ALL of its output, so that
  * a test can search every line it wrote (for personal data, say). Killed by killAllWorkers too.
  */
 export function spawnApp(name: string, entry: string, env: NodeJS.ProcessEnv, readyMarker = '"msg":"worker started"'): AppProcess {
   const spawnedAt = Date.now();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`../../${entry}`, import.meta.url))], {
+  const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', fileURLToPath(new URL(`../../${entry}`, import.meta.url))], {
     cwd: repoRoot,
     env,
     detached: true,

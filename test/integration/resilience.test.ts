@@ -8,9 +8,9 @@ import { createTestContext, runToEnd, waitFor, waitToEnd, type TestContext } fro
 import { killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
 
 // Segment sizes; CI keeps them small enough for the file to finish in a few minutes.
-const KILL_ROWS = Number(process.env.RESILIENCE_KILL_ROWS ?? 600);
-const POSTGRES_ROWS = Number(process.env.RESILIENCE_POSTGRES_ROWS ?? 500);
-const SIGTERM_ROWS = Number(process.env.RESILIENCE_SIGTERM_ROWS ?? 500);
+const KILL_ROWS = Number(process.env.RESILIENCE_KILL_ROWS ?? 400);
+const POSTGRES_ROWS = Number(process.env.RESILIENCE_POSTGRES_ROWS ?? 300);
+const SIGTERM_ROWS = Number(process.env.RESILIENCE_SIGTERM_ROWS ?? 300);
 /** share of the rows the fake must have accepted before the trouble starts */
 const TROUBLE_AT = 0.3;
 

@@ -55,7 +55,7 @@ describe('every run ends, with a reason an operator can act on', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext('runs-end', { rateLimit: null, applications: [DEFAULT_APPLICATION, PACE_APPLICATION] });
-    worker = spawnApp('debug worker', 'src/worker.ts', workerEnvFor(ctx, { LOG_LEVEL: 'debug', TEMPORAL_LOG_LEVEL: 'DEBUG', ...PACE_ENV }));
+    worker = spawnApp('debug worker', 'dist/worker.js', workerEnvFor(ctx, { LOG_LEVEL: 'debug', TEMPORAL_LOG_LEVEL: 'DEBUG', ...PACE_ENV }));
     await worker.ready(90_000);
   });
   afterAll(async () => {

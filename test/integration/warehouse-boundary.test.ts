@@ -265,7 +265,7 @@ describe('a segment reads only what the operator granted', () => {
         { name: 'unreachable Temporal', env: workerEnvFor(ctx, { TEMPORAL_ADDRESS: `127.0.0.1:${closedPort}` }), needles: ['TEMPORAL_ADDRESS', `127.0.0.1:${closedPort}`] },
       ];
       // All at once (they share the machine's cores, so each takes longer to load its modules).
-      const apps = cases.map((entry) => ({ ...entry, app: spawnApp(entry.name, 'src/worker.ts', entry.env) }));
+      const apps = cases.map((entry) => ({ ...entry, app: spawnApp(entry.name, 'dist/worker.js', entry.env) }));
       const exits = await Promise.all(apps.map(({ app }) => exitOf(app, 45_000)));
       apps.forEach(({ name, app, needles }, index) => expectRefused(name, app, exits[index] as { code: number | null; timedOut: boolean }, needles));
       const [, , password, invalid, , temporal] = apps.map(({ app }) => app);
@@ -309,7 +309,7 @@ describe('a segment reads only what the operator granted', () => {
       // Credentials and Temporal given, so that the only reason to refuse is the database.
       const app = spawnApp(
         'dev on production',
-        'src/dev/main.ts',
+        'dist/dev/main.js',
         devEnv({ ...ctx.workerEnv, DATABASE_URL: ctx.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue }),
         'Ready.',
       );
@@ -369,7 +369,7 @@ describe('a segment reads only what the operator granted', () => {
     it('refuses to mix a fake Trustpilot with a real Temporal deployment, before starting anything', async () => {
       const dataDirBefore = existsSync(DEV_DATA_DIR);
       const postgresDirBefore = existsSync(join(DEV_DATA_DIR, 'postgres'));
-      const app = spawnApp('dev on real Temporal without credentials', 'src/dev/main.ts', devEnv({ TEMPORAL_ADDRESS: inject('temporalAddress') }), 'Ready.');
+      const app = spawnApp('dev on real Temporal without credentials', 'dist/dev/main.js', devEnv({ TEMPORAL_ADDRESS: inject('temporalAddress') }), 'Ready.');
       let exit;
       try {
         exit = await exitOf(app, 30_000);
@@ -402,7 +402,7 @@ describe('a segment reads only what the operator granted', () => {
       const spawnedAt = Date.now();
       const app = spawnApp(
         'dev with an API key file',
-        'src/dev/main.ts',
+        'dist/dev/main.js',
         devEnv({
           TRUSTPILOT_API_KEY_FILE: keyFile,
           TEMPORAL_ADDRESS: inject('temporalAddress'),
