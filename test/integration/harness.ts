@@ -15,6 +15,7 @@ import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrust
 import { createAppWorker } from '../../src/runtime/worker.ts';
 import { Warehouse } from '../../src/source/warehouse.ts';
 import { setSchedulePaused } from '../../src/temporal/schedules.ts';
+import { occupyMachine } from './machine-lock.ts';
 import type { RunSummary } from '../../src/workflows/types.ts';
 import { installTelemetry } from '../../src/runtime/telemetry.ts';
 import { readEnv } from '../../src/config/env.ts';
@@ -49,8 +50,26 @@ export interface TestContext {
 export async function createTestContext(
   name: string,
   fakeOptions: FakeTrustpilotOptions = {},
-  /** `postgresAdminUrl`: another Postgres server than the run's shared one (e.g. one a test restarts) */
-  options: { postgresAdminUrl?: string } = {},
+  /**
+   * `postgresAdminUrl`: another Postgres server than the run's shared one (e.g. one a test restarts);
+   * `machine: 'exclusive'`: no other test file runs while this context is open (rate measurements)
+   */
+  options: { postgresAdminUrl?: string; machine?: 'exclusive' } = {},
+): Promise<TestContext> {
+  const releaseMachine = await occupyMachine(options.machine ?? 'shared');
+  try {
+    return await openTestContext(name, fakeOptions, options, releaseMachine);
+  } catch (error) {
+    await releaseMachine();
+    throw error;
+  }
+}
+
+async function openTestContext(
+  name: string,
+  fakeOptions: FakeTrustpilotOptions,
+  options: { postgresAdminUrl?: string },
+  releaseMachine: () => Promise<void>,
 ): Promise<TestContext> {
   const suffix = randomBytes(4).toString('hex');
   const database = `t_${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${suffix}`;
@@ -128,15 +147,19 @@ export async function createTestContext(
       return worker;
     },
     async close() {
-      for (const { worker, running } of workers) {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
+      try {
+        for (const { worker, running } of workers) {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => undefined);
+        }
+        for (const nativeConnection of nativeConnections) await nativeConnection.close();
+        await fake.close();
+        await connection.close();
+        await warehouseAdmin.destroy();
+        await db.destroy();
+      } finally {
+        await releaseMachine();
       }
-      for (const nativeConnection of nativeConnections) await nativeConnection.close();
-      await fake.close();
-      await connection.close();
-      await warehouseAdmin.destroy();
-      await db.destroy();
     },
   };
 }
