@@ -55,6 +55,8 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   // Startup problems name the variable to fix; anything else is reported by type, not by message.
   const message = error instanceof PublicError ? error.message : error instanceof Error ? `unexpected ${error.name}` : String(error);
-  logger.fatal({ err: error }, message);
+  // LOG_LEVEL=silent must not make a refused start a silent exit.
+  if (logger.isLevelEnabled('fatal')) logger.fatal({ err: error }, message);
+  else process.stderr.write(`worker: ${message}\n`);
   process.exit(1);
 });

@@ -60,6 +60,18 @@ describe('a segment reads only what the operator granted', () => {
     expect((await ledgerByKey(ctx, 'read-file')).size).toBe(0);
   });
 
+  it("refuses pg_authid: no role's password hash can be read", async () => {
+    await querySegment(
+      'password-hashes',
+      `select rolname as order_id, rolpassword as customer_name, 'hash.probe@shop.example.com' as customer_email from pg_authid`,
+    );
+    const summary = await runToEnd(ctx, 'password-hashes');
+    expect(summary).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0, newRows: 0 });
+    expect(summary.error).toContain('42501');
+    expect(summary.error).not.toMatch(/SCRAM-SHA-256|md5[0-9a-f]{8}/);
+    expect((await ledgerByKey(ctx, 'password-hashes')).size).toBe(0);
+  });
+
   it("refuses a query reading the app's ledger, and another activation's pending customers are not invited", async () => {
     // The victim: an activation whose rows wait in the ledger with their invitations (Trustpilot is down).
     await createOrdersTable(ctx, 'victim_orders', Array.from({ length: 6 }, (_, index) => segmentRow('VI', index + 1)));
@@ -257,7 +269,8 @@ describe('a segment reads only what the operator granted', () => {
       const noSuchDatabase = databaseUrl(inject('postgresAdminUrl'), `no_such_database_${randomBytes(3).toString('hex')}`);
 
       const cases: { name: string; env: NodeJS.ProcessEnv; needles: string[] }[] = [
-        { name: 'superuser warehouse', env: workerEnvFor(ctx, { WAREHOUSE_DATABASE_URL: ctx.databaseUrl }), needles: ['WAREHOUSE_DATABASE_URL', 'superuser', 'CREATE ROLE', 'GRANT SELECT'] },
+        // With the log silenced: a refusal is still said.
+        { name: 'superuser warehouse', env: workerEnvFor(ctx, { WAREHOUSE_DATABASE_URL: ctx.databaseUrl, LOG_LEVEL: 'silent' }), needles: ['WAREHOUSE_DATABASE_URL', 'superuser', 'CREATE ROLE', 'GRANT SELECT'] },
         { name: 'warehouse unset', env: unset, needles: ['WAREHOUSE_DATABASE_URL (unset, so DATABASE_URL)', 'superuser', 'CREATE ROLE', 'GRANT SELECT'] },
         { name: 'wrong warehouse password', env: workerEnvFor(ctx, { WAREHOUSE_DATABASE_URL: wrongPassword.toString() }), needles: ['WAREHOUSE_DATABASE_URL', '28P01'] },
         { name: 'invalid DATABASE_URL', env: workerEnvFor(ctx, { DATABASE_URL: 'mysql://app@localhost/app' }), needles: ['DATABASE_URL'] },
