@@ -7,7 +7,8 @@
  * Ports: Postgres and the Temporal dev server get free ports picked just before they bind; the
  * fake Trustpilot binds port 0 itself.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Command } from 'commander';
 import Table from 'cli-table3';
@@ -21,6 +22,22 @@ const options = new Command()
   .option('--json', 'print one JSON object instead of a table')
   .parse()
   .opts<{ quick?: boolean; json?: boolean }>();
+
+// The Temporal dev server prints its banner on the stdout it inherits. With --json, stdout must
+// carry the one JSON object alone: the bench runs again as a child whose stdout goes to stderr
+// and which hands its JSON back on a pipe of its own (fd 3).
+const JSON_FD = 3;
+if (options.json && process.env.BENCH_JSON_FD !== String(JSON_FD)) {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: ['ignore', 2, 2, 'pipe'],
+    env: { ...process.env, BENCH_JSON_FD: String(JSON_FD) },
+  });
+  const chunks: Buffer[] = [];
+  child.stdio[JSON_FD]?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await new Promise<number>((resolve) => child.once('close', (exitCode) => resolve(exitCode ?? 1)));
+  process.stdout.write(Buffer.concat(chunks));
+  process.exit(code);
+}
 
 const log = (line: string) => {
   if (!options.json) console.log(line);
@@ -55,7 +72,7 @@ try {
 }
 
 if (options.json) {
-  console.log(JSON.stringify({ machine: machine(), seconds: Math.round((performance.now() - started) / 1000), figures }, null, 2));
+  writeSync(JSON_FD, `${JSON.stringify({ machine: machine(), seconds: Math.round((performance.now() - started) / 1000), figures }, null, 2)}\n`);
 } else {
   const table = new Table({ head: ['figure', 'product', 'baseline', 'ratio', 'unit', 'target'], style: { head: [], border: [] }, wordWrap: true, colWidths: [52, 10, 10, 8, 9, 24] });
   for (const figure of figures) table.push([figure.name + (figure.note ? `\n(${figure.note})` : ''), figure.product, figure.baseline ?? '', figure.ratio ?? '', figure.unit, figure.target ?? '']);
