@@ -9,6 +9,16 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 // The compiled worker, as `npm run worker` runs it (the global setup brings dist/ up to date).
 const workerEntry = fileURLToPath(new URL('../../dist/worker.js', import.meta.url));
 
+/** Signals a process group (the processes here are spawned detached, each leading its own). */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    // Gone already: nothing left to signal.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 /** Keeps the tail of a process's output, so a failing test can show what the process said last. */
 const OUTPUT_TAIL_CHARS = 20_000;
 
@@ -119,12 +129,7 @@ export function spawnWorker(name: string, env: NodeJS.ProcessEnv): WorkerProcess
       }
     },
     signal(signal) {
-      if (exitedAs) return;
-      try {
-        process.kill(-pid, signal);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      }
+      if (!exitedAs) signalGroup(pid, signal);
     },
     async kill() {
       worker.signal('SIGKILL');
@@ -212,12 +217,7 @@ export function spawnApp(name: string, entry: string, env: NodeJS.ProcessEnv, re
     printed,
     exitedAfterMs: () => (exitedAt === undefined ? undefined : exitedAt - spawnedAt),
     signal(signal) {
-      if (exitedAs) return;
-      try {
-        process.kill(-pid, signal);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-      }
+      if (!exitedAs) signalGroup(pid, signal);
     },
     async kill() {
       app.signal('SIGKILL');
