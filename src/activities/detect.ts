@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { sql } from 'kysely';
+import { detectionCounts } from '../db/runs.ts';
 import type { LedgerStatus } from '../db/schema.ts';
 import { scanRangeFor } from '../detection/range.ts';
 import { ScanSession, type ScanStats } from '../detection/scan-session.ts';
@@ -9,28 +10,6 @@ import type { DetectResult } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { sourceFailure } from './failures.ts';
 import type { RunConfig, RunContext } from './run-context.ts';
-
-function resultOf(run: {
-  source_rows: number;
-  new_rows: number;
-  reconsidered: number;
-  duplicate_keys: number;
-  null_keys: number;
-  baseline_rows: number;
-  skipped_already_sent: number;
-  full_scan: boolean;
-}): DetectResult {
-  return {
-    sourceRows: run.source_rows,
-    newRows: run.new_rows,
-    reconsidered: run.reconsidered,
-    duplicateKeys: run.duplicate_keys,
-    nullKeys: run.null_keys,
-    baselineRows: run.baseline_rows,
-    skippedAlreadySent: run.skipped_already_sent,
-    fullScan: run.full_scan,
-  };
-}
 
 export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
   const { db } = deps;
@@ -47,7 +26,7 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
    */
   async function detectNewRows(input: { runId: number }): Promise<DetectResult> {
     const run = await db.selectFrom('app.runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow();
-    if (run.detected || run.status !== 'running') return resultOf(run);
+    if (run.detected || run.status !== 'running') return detectionCounts(run);
     const config = await context.config(input.runId);
     const shape = await context.shape(input.runId);
     const range = scanRangeFor(config.activation, { fullScan: run.full_scan, watermark: run.watermark_before });

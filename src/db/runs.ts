@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { FailureKind, FinishRunInput, RunSummary } from '../workflows/types.ts';
+import type { DetectResult, FailureKind, FinishRunInput, RunSummary } from '../workflows/types.ts';
 import { watermarkText } from './config-store.ts';
 import type { AppDb } from './database.ts';
 import type { LedgerStatus, RunsTable } from './schema.ts';
@@ -13,6 +13,20 @@ export function isYoungCliRun(workflowId: string, startedAt: Date, now = Date.no
   return workflowId.startsWith(CLI_RUN_PREFIX) && now - startedAt.getTime() < CLI_RUN_MAX_MS;
 }
 
+/** What the run's detection recorded (all zero until it has). */
+export function detectionCounts(run: Selectable<RunsTable>): DetectResult {
+  return {
+    fullScan: run.full_scan,
+    sourceRows: run.source_rows,
+    newRows: run.new_rows,
+    reconsidered: run.reconsidered,
+    duplicateKeys: run.duplicate_keys,
+    nullKeys: run.null_keys,
+    baselineRows: run.baseline_rows,
+    skippedAlreadySent: run.skipped_already_sent,
+  };
+}
+
 export function toRunSummary(run: Selectable<RunsTable>): RunSummary {
   return {
     runId: run.id,
@@ -22,19 +36,12 @@ export function toRunSummary(run: Selectable<RunsTable>): RunSummary {
     finishedAt: run.finished_at?.toISOString() ?? null,
     error: run.error,
     failureKind: run.failure_kind as FailureKind | null,
-    fullScan: run.full_scan,
-    sourceRows: run.source_rows,
-    newRows: run.new_rows,
-    reconsidered: run.reconsidered,
-    duplicateKeys: run.duplicate_keys,
-    nullKeys: run.null_keys,
-    baselineRows: run.baseline_rows,
+    ...detectionCounts(run),
     retriedRows: run.retried_rows,
     sent: run.sent,
     rejected: run.rejected,
     failed: run.failed,
     abandoned: run.abandoned,
-    skippedAlreadySent: run.skipped_already_sent,
     inDoubt: run.in_doubt,
     watermarkBefore: watermarkText(run.watermark_before),
     watermarkAfter: watermarkText(run.watermark_after),

@@ -3,7 +3,7 @@
  * never an email, a name or any other value read from the segment.
  */
 
-import type { FailureKind } from '../domain/run-summary.ts';
+import type { FailureKind, RunSummary } from '../domain/run-summary.ts';
 
 export type { FailureKind, RunStatus, RunSummary } from '../domain/run-summary.ts';
 
@@ -44,16 +44,11 @@ export interface StartRunResult {
   retriedRows: number;
 }
 
-export interface DetectResult {
-  sourceRows: number;
-  newRows: number;
-  reconsidered: number;
-  duplicateKeys: number;
-  nullKeys: number;
-  baselineRows: number;
-  skippedAlreadySent: number;
-  fullScan: boolean;
-}
+/** What detection found: the run summary's detection counts, as the run row records them. */
+export type DetectResult = Pick<
+  RunSummary,
+  'sourceRows' | 'newRows' | 'reconsidered' | 'duplicateKeys' | 'nullKeys' | 'baselineRows' | 'skippedAlreadySent' | 'fullScan'
+>;
 
 export interface ClaimResult {
   /** ledger ids to send, in id order */
