@@ -42,4 +42,4 @@ EXPOSE 9464
 # SIGTERM (docker stop) lets in-flight Trustpilot calls finish and record their outcome (8 s grace).
 STOPSIGNAL SIGTERM
 # A bounded heap keeps the worker's memory flat through long runs (see docs/benchmarks.md).
-CMD ["node", "--max-old-space-size=160", "--max-semi-space-size=4", "dist/worker.js"]
+CMD ["node", "--max-old-space-size=160", "--max-semi-space-size=8", "dist/worker.js"]

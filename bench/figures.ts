@@ -15,6 +15,7 @@ import {
   markAllSent,
   spawnAppWorker,
   spawnProcess,
+  WORKER_NODE_FLAGS,
   type BenchEnvironment,
   type Scenario,
 } from './environment.ts';
@@ -129,7 +130,7 @@ export async function detectionFigures(env: BenchEnvironment, rows: number, repe
 /** The ceiling: no-op per-row activities with the run's concurrency, on the same server, from a worker process of their own. */
 async function noopCeiling(env: BenchEnvironment, rows: number, concurrency: number): Promise<{ rate: number; cpu: string }> {
   const taskQueue = `noop-${Date.now()}`;
-  const worker = await spawnProcess(['--import', 'tsx', 'bench/noop/worker.ts'], { TEMPORAL_ADDRESS: env.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue }, 'noop worker started');
+  const worker = await spawnProcess([...WORKER_NODE_FLAGS, '--import', 'tsx', 'bench/noop/worker.ts'], { TEMPORAL_ADDRESS: env.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue }, 'noop worker started');
   try {
     const before = cpuByRole();
     const { seconds } = await timed(() =>

@@ -207,6 +207,9 @@ async function bundleWorkflows(outDir) {
   const { code } = await bundleWorkflowCode({
     workflowsPath: join(outDir, 'workflows', 'index.js'),
     logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: (message) => log(`workflow bundler: ${message}`), error: (message) => log(`workflow bundler: ${message}`) },
+    // The worker maps stack-trace positions through the bundle's inline source map; it never shows
+    // the sources' text, which would make up most of the map and be held in memory by every worker.
+    webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
   });
   writeFileSync(join(outDir, 'workflow-bundle.js'), code);
   return code.length;

@@ -26,7 +26,8 @@ export interface RunContext {
 
 const MAX_CACHED_RUNS = 1_000;
 
-function cached<T>(load: (runId: number) => Promise<T>): (runId: number) => Promise<T> {
+/** Loads once per run and process what a run's activities share; a failed load is tried again. */
+export function cachedPerRun<T>(load: (runId: number) => Promise<T>): (runId: number) => Promise<T> {
   const entries = new Map<number, Promise<T>>();
   return (runId) => {
     let entry = entries.get(runId);
@@ -41,7 +42,7 @@ function cached<T>(load: (runId: number) => Promise<T>): (runId: number) => Prom
 }
 
 export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
-  const config = cached(async (runId): Promise<RunConfig> => {
+  const config = cachedPerRun(async (runId): Promise<RunConfig> => {
     const row = await db.selectFrom('app.runs').select('config').where('id', '=', runId).executeTakeFirstOrThrow();
     const parsed = parseConfigs(row.config.destination, row.config.activation);
     if (!parsed.ok) {
@@ -56,7 +57,7 @@ export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
     };
   });
 
-  const shape = cached(async (runId): Promise<SourceShape> => {
+  const shape = cachedPerRun(async (runId): Promise<SourceShape> => {
     const { activation, resolved, limits, subject } = await config(runId);
     let columns;
     try {

@@ -16,12 +16,21 @@ import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from 
 import type { ActivityDeps } from './deps.ts';
 import { misconfigured, unavailable } from './failures.ts';
 import { countInvitation, recordPacingWait } from './metrics.ts';
-import type { RunConfig, RunContext } from './run-context.ts';
+import { cachedPerRun, type RunConfig, type RunContext } from './run-context.ts';
 
 /** Time to move the row to 'sending' before the slot, so the call itself leaves exactly on it. */
 const LEDGER_WRITE_ALLOWANCE_MS = 50;
 // 250 ms doubling to 5 s: about a minute of database outage.
 const RECORD_SENT_ATTEMPTS = 16;
+
+/** What every send of a run needs, worked out once per run and process rather than per invitation. */
+interface RunSending {
+  config: RunConfig;
+  client: TrustpilotClient;
+  pacingKey: string;
+  slotIntervalMs: number;
+  lateToleranceMs: number;
+}
 
 /** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
 async function sleepUntil(context: Context, time: number): Promise<void> {
@@ -56,6 +65,18 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
     }
   }
 
+  const sendingFor = cachedPerRun(async (runId): Promise<RunSending> => {
+    const config = await context.config(runId);
+    const credentials = credentialsFor(config);
+    return {
+      config,
+      client: clientFor(credentials),
+      pacingKey: pacingKey(deps.trustpilot.apiUrl, credentials.apiKey),
+      slotIntervalMs: slotIntervalMs(config.destination.rateLimit),
+      lateToleranceMs: lateToleranceMs(config.destination.rateLimit),
+    };
+  });
+
   /** How a Trustpilot failure steers Temporal: stop the run, or retry after Retry-After / backoff. */
   function retryOrStop(error: TrustpilotError, attempt: number): ApplicationFailure {
     if (error.kind === 'misconfigured') return misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
@@ -85,10 +106,9 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   }
 
   async function send(input: SendInvitationInput, activity: Context): Promise<SendOutcome> {
-    const config = await context.config(input.runId);
+    const run = await sendingFor(input.runId);
+    const { config, client } = run;
     const { destination, resolved } = config;
-    const credentials = credentialsFor(config);
-    const client = clientFor(credentials);
     try {
       await client.authenticate({ signal: activity.cancellationSignal });
     } catch (error) {
@@ -96,9 +116,7 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
       throw isTrustpilotError(error) ? retryOrStop(error, activity.info.attempt) : error;
     }
 
-    const key = pacingKey(deps.trustpilot.apiUrl, credentials.apiKey);
-    const interval = slotIntervalMs(destination.rateLimit);
-    let slot = await pacer.nextSlot(key, interval);
+    let slot = await pacer.nextSlot(run.pacingKey, run.slotIntervalMs);
     recordPacingWait(config.activation.id, slot - Date.now());
     // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
     // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
@@ -122,8 +140,8 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
     await sleepUntil(activity, slot);
     // Woken too late (a busy machine): leave at a new slot rather than bunch with the next calls.
     // The row is 'sending' during that wait, the one case where a wait falls in the in-doubt window.
-    for (const tolerance = lateToleranceMs(destination.rateLimit); Date.now() - slot > tolerance; ) {
-      slot = await pacer.nextSlot(key, interval);
+    while (Date.now() - slot > run.lateToleranceMs) {
+      slot = await pacer.nextSlot(run.pacingKey, run.slotIntervalMs);
       await sleepUntil(activity, slot);
     }
 

@@ -1,6 +1,6 @@
 import type { InvitationRequest } from '../domain/invitation-request.ts';
 import { classifyResponse, HINTS, TrustpilotError, type ClassifyContext } from './errors.ts';
-import { sendHttp, type HttpResponse } from './http.ts';
+import { nodeTransport, sendHttp, type HttpResponse } from './http.ts';
 import { createTokenSource } from './token-endpoint.ts';
 import { sharedTokenCache, type AccessToken } from './tokens.ts';
 import { stringLeavesOf } from './withhold.ts';
@@ -121,12 +121,12 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
   const credentials = validateCredentials(options.credentials);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw misconfigured('Trustpilot client option timeoutMs must be a positive number');
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const transport = options.transport ?? nodeTransport;
   const tokenCache = options.tokenCache ?? sharedTokenCache;
   const tokenSource = createTokenSource({
     apiUrl,
     credentials,
-    fetch: fetchImpl,
+    transport,
     timeoutMs,
     ...(options.renewBeforeExpirySeconds !== undefined ? { renewBeforeExpirySeconds: options.renewBeforeExpirySeconds } : {}),
   });
@@ -140,7 +140,7 @@ export function createTrustpilotClient(options: TrustpilotClientOptions): Trustp
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (businessUserId) headers['x-business-user-id'] = businessUserId;
     return sendHttp({
-      fetch: fetchImpl,
+      transport,
       method: call.method,
       url: call.url,
       headers,

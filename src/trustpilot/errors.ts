@@ -1,3 +1,4 @@
+import type { ResponseHeaders } from './http.ts';
 import { SentValues, screenResponseText, screenServerText } from './withhold.ts';
 
 /**
@@ -341,7 +342,7 @@ function explainNotFound(subject: string, context: ClassifyContext): Explanation
  * A 401 here is final: the client handles the first 401 of a call itself (renew the token
  * and retry once) and only classifies the second one.
  */
-export function classifyResponse(status: number, headers: Headers, bodyText: string, context: ClassifyContext = {}): TrustpilotError {
+export function classifyResponse(status: number, headers: ResponseHeaders, bodyText: string, context: ClassifyContext = {}): TrustpilotError {
   const sent = SentValues.of(context.sentValues ?? []);
   const subject = context.subject ?? (context.tokenEndpoint ? 'the access token request' : 'the request');
   const body = tryParseJson(bodyText);

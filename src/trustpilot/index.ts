@@ -8,6 +8,7 @@ export {
   type TrustpilotErrorDetail,
   type TrustpilotErrorKind,
 } from './errors.ts';
+export { nodeTransport, type HttpTransport, type ResponseHeaders, type TransportRequest, type TransportResponse } from './http.ts';
 export { WITHHELD } from './withhold.ts';
 export { classifyTransportFailure } from './transport-errors.ts';
 export { TokenCache, tokenCacheKey, type AccessToken, type TokenCacheOptions, type TokenSource } from './tokens.ts';

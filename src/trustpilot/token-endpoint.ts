@@ -1,5 +1,5 @@
 import { classifyResponse, TrustpilotError } from './errors.ts';
-import { sendHttp } from './http.ts';
+import { sendHttp, type HttpTransport } from './http.ts';
 import { tokenCacheKey, type AccessToken, type TokenSource } from './tokens.ts';
 import type { TrustpilotCredentials } from './types.ts';
 
@@ -18,7 +18,7 @@ const MAX_RENEW_FRACTION = 0.5;
 export interface TokenEndpointConfig {
   apiUrl: string;
   credentials: TrustpilotCredentials;
-  fetch: typeof fetch;
+  transport: HttpTransport;
   timeoutMs: number;
   renewBeforeExpirySeconds?: number;
 }
@@ -61,7 +61,7 @@ export function createTokenSource(config: TokenEndpointConfig): TokenSource {
     const subject = path === REFRESH_PATH ? 'the access token refresh' : 'the access token request';
     const startedAtMs = now();
     const response = await sendHttp({
-      fetch: config.fetch,
+      transport: config.transport,
       method: 'POST',
       url: `${apiUrl}${path}`,
       headers: {

@@ -23,7 +23,7 @@ const NETWORK_CODE_DESCRIPTIONS: Record<string, string> = {
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT|ERR_TLS_|ERR_SSL_)/;
 
-/** Walks the `cause` chain (undici wraps the socket error in `TypeError: fetch failed`). */
+/** Walks the `cause` chain (a wrapped socket error, as fetch-based transports throw it, keeps its code underneath). */
 function errorCodesOf(error: unknown): string[] {
   const codes: string[] = [];
   let current: unknown = error;

@@ -1,4 +1,5 @@
 import type { InvitationRequest } from '../domain/invitation-request.ts';
+import type { HttpTransport } from './http.ts';
 import type { TokenCache } from './tokens.ts';
 
 export type TrustpilotCredentials =
@@ -21,7 +22,8 @@ export interface TrustpilotClientOptions {
   renewBeforeExpirySeconds?: number;
   /** Default: one process-wide cache, so every client with the same credentials shares one token. */
   tokenCache?: TokenCache;
-  fetch?: typeof fetch;
+  /** Default: node:http(s) over keep-alive connections (see nodeTransport). */
+  transport?: HttpTransport;
 }
 
 export interface CallOptions {

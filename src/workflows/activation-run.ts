@@ -29,6 +29,7 @@ import {
   type RunProgress,
   type RunState,
   type RunSummary,
+  type SendOutcome,
 } from './types.ts';
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
@@ -100,7 +101,12 @@ function stopOf(error: unknown): Stop {
   return { kind: 'transient', reason: error instanceof Error ? error.message : String(error) };
 }
 
-/** Sends ledger entries with bounded concurrency; stops dispatching once a send says the run cannot go on. */
+/**
+ * Sends ledger entries with bounded concurrency; stops dispatching once a send says the run cannot
+ * go on. Every promise created in workflow code costs a stack-trace capture (the SDK records them
+ * for the UI's stack trace view), and a run creates them per row: so a send is one activity promise
+ * and one `then`, and the loop waits only when every slot is taken.
+ */
 class Dispatcher {
   inFlight = 0;
   stop: Stop | undefined;
@@ -110,8 +116,13 @@ class Dispatcher {
     private readonly onChange: () => void,
   ) {}
 
-  async slot(): Promise<void> {
-    await condition(() => this.inFlight < this.run.concurrency || this.stop !== undefined);
+  get full(): boolean {
+    return this.inFlight >= this.run.concurrency && this.stop === undefined;
+  }
+
+  /** Resolves when a slot is free or the run has stopped; call only when `full`. */
+  slot(): Promise<void> {
+    return condition(() => !this.full);
   }
 
   drained(): Promise<void> {
@@ -120,26 +131,26 @@ class Dispatcher {
 
   dispatch(entryId: number): void {
     this.inFlight++;
-    void this.send(entryId);
+    void sending.sendInvitation({ runId: this.run.runId, entryId }).then(this.settled, this.failed);
   }
 
-  private async send(entryId: number): Promise<void> {
-    const { counts } = this.run;
-    try {
-      const outcome = await sending.sendInvitation.executeWithOptions({ ...SENDING, summary: `ledger entry ${entryId}` }, [
-        { runId: this.run.runId, entryId },
-      ]);
-      if (outcome === 'sent') counts.sent++;
-      else if (outcome === 'rejected') counts.rejected++;
-    } catch (error) {
-      // Recorded on the ledger row as 'failed'; only a run-wide reason stops the others.
-      counts.failed++;
-      const stop = stopOf(error);
-      if (stop.kind === 'misconfigured' || stop.kind === 'unavailable') this.stop ??= stop;
-    } finally {
-      this.inFlight--;
-      this.onChange();
-    }
+  private readonly settled = (outcome: SendOutcome): void => {
+    if (outcome === 'sent') this.run.counts.sent++;
+    else if (outcome === 'rejected') this.run.counts.rejected++;
+    this.release();
+  };
+
+  /** Recorded on the ledger row as 'failed'; only a run-wide reason stops the others. */
+  private readonly failed = (error: unknown): void => {
+    this.run.counts.failed++;
+    const stop = stopOf(error);
+    if (stop.kind === 'misconfigured' || stop.kind === 'unavailable') this.stop ??= stop;
+    this.release();
+  };
+
+  private release(): void {
+    this.inFlight--;
+    this.onChange();
   }
 }
 
@@ -271,7 +282,7 @@ async function sendBatches(run: RunState, dispatcher: Dispatcher, input: Activat
     // A prefetched claim left behind when the run stops or continues as new must not fail the workflow.
     next.catch(() => undefined);
     for (const entryId of batch.entryIds) {
-      await dispatcher.slot();
+      if (dispatcher.full) await dispatcher.slot();
       if (dispatcher.stop) return;
       if (workflowInfo().continueAsNewSuggested) {
         await dispatcher.drained();

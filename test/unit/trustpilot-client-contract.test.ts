@@ -7,8 +7,11 @@ import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
 import {
   createTrustpilotClient,
+  nodeTransport,
   TokenCache,
   TrustpilotError,
+  type HttpTransport,
+  type TransportRequest,
   type TrustpilotClientOptions,
   type TrustpilotCredentials,
 } from '../../src/trustpilot/index.ts';
@@ -69,18 +72,18 @@ async function startFake(options: FakeTrustpilotOptions = {}): Promise<FakeTrust
 
 interface Recorder {
   paths: string[];
-  fetch: typeof fetch;
+  transport: HttpTransport;
 }
 
-/** Delegates to the real global fetch, recording paths and optionally rewriting a request. */
-function recorder(rewrite?: (path: string, init: RequestInit) => RequestInit): Recorder {
+/** Delegates to the client's own transport, recording paths and optionally rewriting a request. */
+function recorder(rewrite?: (path: string, request: TransportRequest) => TransportRequest): Recorder {
   const paths: string[] = [];
   return {
     paths,
-    fetch: (input, init) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      paths.push(url.pathname);
-      return fetch(url, rewrite ? rewrite(url.pathname, init ?? {}) : init);
+    transport: (request) => {
+      const path = new URL(request.url).pathname;
+      paths.push(path);
+      return nodeTransport(rewrite ? rewrite(path, request) : request);
     },
   };
 }
@@ -175,7 +178,7 @@ describe('password grant', () => {
   it('refreshes an expired token with the refresh token (short tokenLifetimeSeconds)', async () => {
     const fake = await startFake({ tokenLifetimeSeconds: 1 });
     const rec = recorder();
-    const client = clientFor(fake, { credentials: passwordCredentials, fetch: rec.fetch });
+    const client = clientFor(fake, { credentials: passwordCredentials, transport: rec.transport });
     await client.createInvitation(BU, invitation);
     await sleep(1_100);
     await client.createInvitation(BU, invitation);
@@ -190,10 +193,10 @@ describe('password grant', () => {
   it('falls back to a fresh password grant when the refresh token is refused', async () => {
     const fake = await startFake({ tokenLifetimeSeconds: 1 });
     // Corrupt the refresh token in flight: the fake answers 401 invalid_grant.
-    const rec = recorder((path, init) =>
-      path === REFRESH_PATH && typeof init.body === 'string' ? { ...init, body: init.body.replace(/refresh_token=[^&]+/, 'refresh_token=tpr-unknown') } : init,
+    const rec = recorder((path, request) =>
+      path === REFRESH_PATH && request.body !== undefined ? { ...request, body: request.body.replace(/refresh_token=[^&]+/, 'refresh_token=tpr-unknown') } : request,
     );
-    const client = clientFor(fake, { credentials: passwordCredentials, fetch: rec.fetch });
+    const client = clientFor(fake, { credentials: passwordCredentials, transport: rec.transport });
     await client.createInvitation(BU, invitation);
     await sleep(1_100);
     await client.createInvitation(BU, invitation);
@@ -343,8 +346,8 @@ describe('error classes', () => {
 
   it('415 (wrong content type, forced in flight): misconfigured client bug', async () => {
     const fake = await startFake();
-    const rec = recorder((path, init) => (path.endsWith('/email-invitations') ? { ...init, headers: { ...(init.headers as Record<string, string>), 'content-type': 'text/plain' } } : init));
-    const error = await trustpilotErrorFrom(clientFor(fake, { fetch: rec.fetch }).createInvitation(BU, invitation));
+    const rec = recorder((path, request) => (path.endsWith('/email-invitations') ? { ...request, headers: { ...request.headers, 'content-type': 'text/plain' } } : request));
+    const error = await trustpilotErrorFrom(clientFor(fake, { transport: rec.transport }).createInvitation(BU, invitation));
     expect(error.kind).toBe('misconfigured');
     expect(error.status).toBe(415);
     expect(error.hint).toMatch(/bug/);

@@ -1,9 +1,10 @@
 /**
  * The client over real HTTP against a tiny local node:http server: routes, timeouts, aborts,
- * dropped connections and redirects — the failure modes an injected fetch cannot reproduce.
+ * dropped connections and redirects — the failure modes a scripted transport cannot reproduce.
  */
 import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
@@ -16,6 +17,8 @@ interface Seen {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** the client's end of the connection: equal ports, one reused connection */
+  socketPort: number;
 }
 
 let server: Server;
@@ -56,7 +59,7 @@ beforeAll(async () => {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, socketPort: req.socket.remotePort ?? 0 });
       route(req, res, body);
     });
   });
@@ -352,3 +355,59 @@ describe('error responses over HTTP', () => {
     expect(seen.filter((s) => s.path.endsWith('/templates'))).toHaveLength(2);
   });
 });
+
+describe('the transport', () => {
+  it('sends a body with its length (not chunked) and reuses one keep-alive connection', async () => {
+    const api = client();
+    await api.createInvitation(BU, invitation);
+    await api.createInvitation(BU, invitation);
+    const calls = seen.filter((s) => s.path.endsWith('/email-invitations'));
+    expect(calls).toHaveLength(2);
+    for (const call of calls) {
+      expect(call.headers['content-length']).toBe(String(Buffer.byteLength(call.body)));
+      expect(call.headers['transfer-encoding']).toBeUndefined();
+    }
+    expect(calls[1]?.socketPort).toBe(calls[0]?.socketPort);
+  });
+
+  it('reads Retry-After from the answer', async () => {
+    route = (req, res) => (req.url?.endsWith('/email-invitations') ? json(res, 429, { message: 'Too many requests' }, { 'Retry-After': '7' }) : wellBehaved(req, res, ''));
+    const error = await trustpilotRejectionOf(client().createInvitation(BU, invitation));
+    expect(error.kind).toBe('retryable');
+    expect(error.retryAfterMs).toBe(7_000);
+  });
+
+  it('speaks HTTPS, and a certificate nobody vouches for is misconfigured, naming the TLS code', async () => {
+    const tls = createHttpsServer({ key: SELF_SIGNED.key, cert: SELF_SIGNED.cert }, (req, res) => json(res, 200, { access_token: 'tpa-local', expires_in: '359999' }));
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await trustpilotRejectionOf(client({ apiUrl: `https://127.0.0.1:${(tls.address() as AddressInfo).port}` }).authenticate());
+      expect(error.kind).toBe('misconfigured');
+      expect(error.errorCode).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+      expect(error.message).toMatch(/TLS failure/);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+    }
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 (valid until 2126), for a TLS server no client trusts. */
+const SELF_SIGNED = {
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgcpdhkDKCUkmpI5E4
+U7BR+33bdGz7E8g/QK/lzHeQGBGhRANCAAT8B+JFMhts3eez71apisZlBlGcmBYM
+J6g0iLiWHYqcpwimO/MtCMDoNCfD2H95VvmhBTYLSuN6znR7uR5BePi3
+-----END PRIVATE KEY-----`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBnDCCAUGgAwIBAgIUO9NLrYlrsEpmGAo7Vs52A3DcMeIwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyOTA1NDAwMloYDzIxMjYxMTA1
+MDU0MDAyWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAT8B+JFMhts3eez71apisZlBlGcmBYMJ6g0iLiWHYqcpwimO/MtCMDo
+NCfD2H95VvmhBTYLSuN6znR7uR5BePi3o28wbTAdBgNVHQ4EFgQU5HS9TbZ5yg/w
+RHe7q4oGCTbfhVwwHwYDVR0jBBgwFoAU5HS9TbZ5yg/wRHe7q4oGCTbfhVwwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI
+zj0EAwIDSQAwRgIhAL9JgXgUX2OwRyFb50+iMovBZHEjgv9/TFbiSzJ0yHHpAiEA
+uY9gqgOxOJz2WD33ULjm5w6Z+fr8eGEc9RjPtNAAyzU=
+-----END CERTIFICATE-----`,
+};

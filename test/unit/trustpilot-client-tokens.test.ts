@@ -1,9 +1,10 @@
 /**
- * Token cache behaviour, driven through the real client with an injected `fetch` that plays
+ * Token cache behaviour, driven through the real client with a scripted transport that plays
  * Trustpilot, and a hand-driven clock.
  */
 import { describe, expect, it } from 'vitest';
 import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
+import { scriptedTransport, type ScriptedServer } from './scripted-transport.ts';
 import { createTrustpilotClient, TokenCache, tokenCacheKey, TrustpilotError, type TrustpilotCredentials } from '../../src/trustpilot/index.ts';
 
 const API = 'https://api.test';
@@ -39,17 +40,12 @@ function scriptedTrustpilot(options: { expiresIn?: string | number; tokenHandler
     minted += 1;
     return jsonResponse(200, { access_token: `tpa-${minted}`, refresh_token: `tpr-${minted}`, expires_in: options.expiresIn ?? '3600', issued_at: String(Date.now()) });
   };
-  const fetchImpl: typeof fetch = async (input, init) => {
-    const request: Recorded = {
-      url: input instanceof Request ? input.url : String(input),
-      method: init?.method ?? 'GET',
-      headers: new Headers(init?.headers),
-      body: typeof init?.body === 'string' ? init.body : '',
-    };
+  const server: ScriptedServer = async (url, init) => {
+    const request: Recorded = { url, method: init.method, headers: new Headers(init.headers), body: init.body ?? '' };
     requests.push(request);
     // Give concurrent callers a chance to pile up, as a real network would.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    init?.signal?.throwIfAborted();
+    init.signal.throwIfAborted();
     if (request.url === TOKEN_URL) return options.tokenHandler ? options.tokenHandler(request) : issue();
     if (request.url === REFRESH_URL) return options.refreshHandler ? options.refreshHandler(request) : issue();
     if (options.inviteHandler) return options.inviteHandler(request);
@@ -60,7 +56,7 @@ function scriptedTrustpilot(options: { expiresIn?: string | number; tokenHandler
     return jsonResponse(201, { id: `inv-${requests.length}` });
   };
   return {
-    fetch: fetchImpl,
+    transport: scriptedTransport(server),
     requests,
     tokenRequests: () => requests.filter((r) => r.url === TOKEN_URL),
     refreshRequests: () => requests.filter((r) => r.url === REFRESH_URL),
@@ -80,7 +76,7 @@ function newClient(fake: ReturnType<typeof scriptedTrustpilot>, extra: { credent
     apiUrl: API,
     invitationsApiUrl: INVITATIONS,
     credentials: extra.credentials ?? clientCredentials,
-    fetch: fake.fetch,
+    transport: fake.transport,
     tokenCache: extra.cache ?? new TokenCache(),
     ...(extra.renewBeforeExpirySeconds !== undefined ? { renewBeforeExpirySeconds: extra.renewBeforeExpirySeconds } : {}),
   });
@@ -369,7 +365,7 @@ describe('token endpoint failures', () => {
     let calls = 0;
     const fake = scriptedTrustpilot({
       tokenHandler: () => {
-        if (++calls === 1) throw new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
+        if (++calls === 1) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
         return fake.issue();
       },
     });

@@ -7,6 +7,7 @@ import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
 import { parseErrorCode } from '../../src/trustpilot/errors.ts';
 import { classifyResponse, createTrustpilotClient, TokenCache, TrustpilotError, WITHHELD, type TrustpilotCredentials } from '../../src/trustpilot/index.ts';
 import { foldForMatching, SentValues, stringLeavesOf } from '../../src/trustpilot/withhold.ts';
+import { scriptedTransport, type ScriptedServer } from './scripted-transport.ts';
 
 const noHeaders = new Headers();
 const json = (value: unknown): string => JSON.stringify(value);
@@ -159,12 +160,11 @@ describe('the client treats every string it sent as quotable', () => {
   };
 
   function clientAnswering(answer: (sent: InvitationRequest) => Response) {
-    const fetchImpl: typeof fetch = (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
+    const server: ScriptedServer = (url, init) => {
       if (url.startsWith(API)) return Promise.resolve(Response.json({ access_token: 'tpa-xyz', refresh_token: 'tpr-xyz', expires_in: '3600' }));
-      return Promise.resolve(answer(JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as InvitationRequest));
+      return Promise.resolve(answer(JSON.parse(init.body ?? '{}') as InvitationRequest));
     };
-    return createTrustpilotClient({ apiUrl: API, invitationsApiUrl: INVITATIONS, credentials, fetch: fetchImpl, tokenCache: new TokenCache() });
+    return createTrustpilotClient({ apiUrl: API, invitationsApiUrl: INVITATIONS, credentials, transport: scriptedTransport(server), tokenCache: new TokenCache() });
   }
 
   async function failureQuoting(quote: (sent: InvitationRequest) => string): Promise<TrustpilotError> {
@@ -200,8 +200,8 @@ describe('the client treats every string it sent as quotable', () => {
   });
 
   it('the token endpoint withholds answers quoting the username', async () => {
-    const fetchImpl: typeof fetch = () => Promise.resolve(Response.json({ error: 'invalid_grant', error_description: 'User OPS@shop.example is locked' }, { status: 400 }));
-    const client = createTrustpilotClient({ apiUrl: API, invitationsApiUrl: INVITATIONS, credentials, fetch: fetchImpl, tokenCache: new TokenCache() });
+    const server: ScriptedServer = () => Promise.resolve(Response.json({ error: 'invalid_grant', error_description: 'User OPS@shop.example is locked' }, { status: 400 }));
+    const client = createTrustpilotClient({ apiUrl: API, invitationsApiUrl: INVITATIONS, credentials, transport: scriptedTransport(server), tokenCache: new TokenCache() });
     const error = (await client.authenticate().catch((e: unknown) => e)) as TrustpilotError;
     expect(error.kind).toBe('misconfigured');
     expect(error.errorCode).toBe('invalid_grant');
