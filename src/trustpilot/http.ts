@@ -95,7 +95,8 @@ export const nodeTransport: HttpTransport = (request) =>
         discard: () => response.destroy(),
       });
     });
-    call.once('error', reject);
+    // Kept for the whole exchange: an error after the answer arrived (a late abort) must not go unheard.
+    call.on('error', reject);
     call.end(request.body);
   });
 
