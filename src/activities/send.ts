@@ -42,19 +42,7 @@ async function sleepUntil(context: Context, time: number): Promise<void> {
 
 export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   const { db } = deps;
-  const clients = new Map<string, TrustpilotClient>();
   const pacer = new Pacer(db);
-
-  function clientFor(credentials: TrustpilotCredentials): TrustpilotClient {
-    const user = credentials.grant === 'password' ? credentials.username : credentials.businessUserId;
-    const key = [deps.trustpilot.apiUrl, deps.trustpilot.invitationsApiUrl, credentials.grant, credentials.apiKey, user].join('\n');
-    let client = clients.get(key);
-    if (!client) {
-      client = createTrustpilotClient({ ...deps.trustpilot, credentials });
-      clients.set(key, client);
-    }
-    return client;
-  }
 
   function credentialsFor(config: RunConfig): TrustpilotCredentials {
     try {
@@ -70,7 +58,8 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
     const credentials = credentialsFor(config);
     return {
       config,
-      client: clientFor(credentials),
+      // One client per run and process; the token is shared across clients by the process-wide token cache.
+      client: createTrustpilotClient({ ...deps.trustpilot, credentials }),
       pacingKey: pacingKey(deps.trustpilot.apiUrl, credentials.apiKey),
       slotIntervalMs: slotIntervalMs(config.destination.rateLimit),
       lateToleranceMs: lateToleranceMs(config.destination.rateLimit),

@@ -17,10 +17,15 @@ export interface TransportRequest {
   signal: AbortSignal;
 }
 
+/** Response headers, looked up by case-insensitive name (a web `Headers` is one). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 /** The answer's status and headers, its body still to be read. */
 export interface TransportResponse {
   status: number;
-  header(name: string): string | undefined;
+  headers: ResponseHeaders;
   body: AsyncIterable<Uint8Array>;
   /** stops reading and releases the connection */
   discard(): void;
@@ -43,11 +48,6 @@ export interface HttpRequest {
    * fails to arrive must not turn into a retryable error (a retry would duplicate the effect).
    */
   successWithoutBodyIsSuccess?: boolean;
-}
-
-/** Response headers, looked up by case-insensitive name. */
-export interface ResponseHeaders {
-  get(name: string): string | null;
 }
 
 export interface HttpResponse {
@@ -87,9 +87,11 @@ export const nodeTransport: HttpTransport = (request) =>
     const call = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: request.method, headers, agent, signal: request.signal }, (response) => {
       resolve({
         status: response.statusCode ?? 0,
-        header: (name) => {
-          const value = response.headers[name.toLowerCase()];
-          return Array.isArray(value) ? value.join(', ') : value;
+        headers: {
+          get: (name) => {
+            const value = response.headers[name.toLowerCase()];
+            return Array.isArray(value) ? value.join(', ') : (value ?? null);
+          },
         },
         body: response,
         discard: () => response.destroy(),
@@ -181,14 +183,13 @@ export async function sendHttp(request: HttpRequest): Promise<HttpResponse> {
       throw translateFailure(error, request, call);
     }
     const ok = response.status >= 200 && response.status < 300;
-    const headers: ResponseHeaders = { get: (name) => response.header(name) ?? null };
     try {
       const bodyText = await readTextCapped(response, ok ? MAX_SUCCESS_BODY_BYTES : MAX_ERROR_BODY_BYTES);
-      return { status: response.status, ok, headers, bodyText, bodyIncomplete: false };
+      return { status: response.status, ok, headers: response.headers, bodyText, bodyIncomplete: false };
     } catch (error) {
       // The 2xx status already settled the outcome; even a caller abort now must not hide it.
       if (ok && request.successWithoutBodyIsSuccess) {
-        return { status: response.status, ok: true, headers, bodyText: '', bodyIncomplete: true };
+        return { status: response.status, ok: true, headers: response.headers, bodyText: '', bodyIncomplete: true };
       }
       if (request.signal?.aborted) throw request.signal.reason ?? error;
       throw translateFailure(error, request, call);

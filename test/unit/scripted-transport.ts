@@ -15,7 +15,7 @@ export function scriptedTransport(server: ScriptedServer): HttpTransport {
     const body = response.body as ReadableStream<Uint8Array> | null;
     return {
       status: response.status,
-      header: (name) => response.headers.get(name) ?? undefined,
+      headers: response.headers,
       body: body ?? (async function* () {})(),
       discard: () => void body?.cancel().catch(() => undefined),
     };
