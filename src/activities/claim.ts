@@ -1,13 +1,13 @@
-import { Context } from '@temporalio/activity';
 import { sql } from 'kysely';
 import { CLAIMABLE_STATUSES, SENDABLE_STATUSES } from '../db/ledger-statuses.ts';
 import { prepareRow, type PreparedRow } from '../domain/index.ts';
 import { toSourceError } from '../source/errors.ts';
 import { readRowsByKeys } from '../source/read.ts';
-import { CLAIM_BATCH_SIZE, HEARTBEAT_EVERY_MS } from '../workflows/policies.ts';
+import { CLAIM_BATCH_SIZE } from '../workflows/policies.ts';
 import type { ClaimResult } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { sourceFailure } from './failures.ts';
+import { readHeartbeats } from './read-heartbeats.ts';
 import type { RunContext } from './run-context.ts';
 
 interface BatchRow {
@@ -35,18 +35,27 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
   /** Reads the new rows' data and builds (and validates) their invitations. */
   async function prepare(runId: number, rows: BatchRow[]): Promise<Map<number, PreparedRow>> {
     const config = await context.config(runId);
-    const shape = await context.shape(runId);
     let fetched;
+    const heartbeats = readHeartbeats(config.limits.statementTimeoutMs);
     try {
-      fetched = await readRowsByKeys(deps.warehouse, shape, rows.map((row) => row.row_key), config.limits);
-    } catch (error) {
-      throw sourceFailure(toSourceError(error, { subject: config.subject, statementTimeout: config.activation.statementTimeout }));
+      const shape = await context.shape(runId);
+      try {
+        fetched = await readRowsByKeys(deps.warehouse, shape, rows.map((row) => row.row_key), config.limits, { onProgress: heartbeats.onProgress });
+      } catch (error) {
+        throw sourceFailure(toSourceError(error, config.errorContext));
+      }
+    } finally {
+      heartbeats.stop();
     }
     return new Map(rows.map((row) => [row.id, prepareRow(fetched.get(row.row_key), config.resolved)]));
   }
 
-  /** Records the prepared rows in one statement; only rows still 'new' change (a concurrent attempt may have won). */
-  async function record(prepared: Map<number, PreparedRow>): Promise<number> {
+  /**
+   * Records the prepared rows in one statement; only rows still 'new' change (a concurrent attempt
+   * may have won). Rows that were gone when read leave the ledger (a later run finds them again if
+   * they come back) and are counted on the run, which says so.
+   */
+  async function record(runId: number, prepared: Map<number, PreparedRow>): Promise<number> {
     const updates = [...prepared].flatMap(([id, row]) =>
       row.status === 'vanished'
         ? []
@@ -68,7 +77,17 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
           returning l.status`.execute(trx);
         rejected = result.rows.filter((row) => row.status === 'rejected').length;
       }
-      if (vanished.length > 0) await trx.deleteFrom('app.ledger').where('id', 'in', vanished).where('status', '=', 'new').execute();
+      if (vanished.length > 0) {
+        const gone = await trx.deleteFrom('app.ledger').where('id', 'in', vanished).where('status', '=', 'new').executeTakeFirst();
+        const count = Number(gone.numDeletedRows);
+        if (count > 0) {
+          await trx
+            .updateTable('app.runs')
+            .set((eb) => ({ vanished_rows: eb('vanished_rows', '+', count) }))
+            .where('id', '=', runId)
+            .execute();
+        }
+      }
       return rejected;
     });
   }
@@ -80,20 +99,10 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
    * back from the ledger.
    */
   async function claimBatch(input: { runId: number; afterId: number }): Promise<ClaimResult> {
-    const activity = Context.current();
-    const heartbeats = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
-    try {
-      return await claim(input);
-    } finally {
-      clearInterval(heartbeats);
-    }
-  }
-
-  async function claim(input: { runId: number; afterId: number }): Promise<ClaimResult> {
     const rows = await nextRows(input.runId, input.afterId);
     if (rows.length === 0) return { entryIds: [], lastId: input.afterId, rejected: 0, done: true };
     const fresh = rows.filter((row) => row.status === 'new');
-    const rejected = fresh.length > 0 ? await record(await prepare(input.runId, fresh)) : 0;
+    const rejected = fresh.length > 0 ? await record(input.runId, await prepare(input.runId, fresh)) : 0;
     const sendable = await db
       .selectFrom('app.ledger')
       .select('id')

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AppDb } from '../db/database.ts';
+import type { ScanLimits } from '../detection/scan-session.ts';
 import type { Warehouse } from '../source/warehouse.ts';
 
 export interface TrustpilotEndpoints {
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   schedules: ScheduleControl;
   /** sends alert webhooks; the global fetch unless a test provides another */
   fetch?: typeof fetch;
+  /** what one scan may take from the app database (SCAN_MAX_ROWS, SCAN_MAX_BYTES, SCAN_TEMP_FILE_LIMIT); defaults otherwise */
+  scanLimits?: ScanLimits;
   /** ledger rows per claim (default CLAIM_BATCH_SIZE); smaller batches make tests cross batch boundaries */
   claimBatchSize?: number;
 }

@@ -1,14 +1,13 @@
-import { Context } from '@temporalio/activity';
 import { sql } from 'kysely';
 import { detectionCounts } from '../db/runs.ts';
 import type { LedgerStatus } from '../db/schema.ts';
 import { scanRangeFor } from '../detection/range.ts';
 import { ScanSession, type ScanStats } from '../detection/scan-session.ts';
 import { toSourceError } from '../source/errors.ts';
-import { HEARTBEAT_EVERY_MS } from '../workflows/policies.ts';
 import type { DetectResult } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { sourceFailure } from './failures.ts';
+import { readHeartbeats } from './read-heartbeats.ts';
 import type { RunConfig, RunContext } from './run-context.ts';
 
 export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
@@ -28,26 +27,31 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
     const run = await db.selectFrom('app.runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow();
     if (run.detected || run.status !== 'running') return detectionCounts(run);
     const config = await context.config(input.runId);
-    const shape = await context.shape(input.runId);
-    const range = scanRangeFor(config.activation, { fullScan: run.full_scan, watermark: run.watermark_before });
-    const activity = Context.current();
-    const heartbeats = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
-    const session = await ScanSession.open(deps.appPool, deps.warehouse, shape, range, config.limits);
+    const heartbeats = readHeartbeats(config.limits.statementTimeoutMs);
     try {
-      let stats: ScanStats;
-      let changed: number[];
+      const shape = await context.shape(input.runId);
+      const range = scanRangeFor(config.activation, { fullScan: run.full_scan, watermark: run.watermark_before });
+      const session = await ScanSession.open(deps.appPool, deps.warehouse, shape, range, config.limits, {
+        ...(deps.scanLimits ? { scanLimits: deps.scanLimits } : {}),
+        onProgress: heartbeats.onProgress,
+      });
       try {
-        await session.load();
-        stats = await session.stats();
-        changed = await session.changedRejectedRows(config.activation.id);
-      } catch (error) {
-        session.markBroken();
-        throw sourceFailure(toSourceError(error, { subject: config.subject, statementTimeout: config.activation.statementTimeout }));
+        let stats: ScanStats;
+        let changed: number[];
+        try {
+          await session.load();
+          stats = await session.stats();
+          changed = await session.changedRejectedRows(config.activation.id);
+        } catch (error) {
+          session.markBroken();
+          throw sourceFailure(toSourceError(error, config.errorContext));
+        }
+        return await record(session, input.runId, config, run.first_run, stats, changed, range.cursorSince === undefined);
+      } finally {
+        await session.close();
       }
-      return await record(session, input.runId, config, run.first_run, stats, changed, range.cursorSince === undefined);
     } finally {
-      clearInterval(heartbeats);
-      await session.close();
+      heartbeats.stop();
     }
   }
 
@@ -97,8 +101,9 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
         sourceRows: stats.rows,
         newRows: (baseline ? 0 : inserted) + reconsidered,
         reconsidered: reconsidered,
-        duplicateKeys: stats.rows - stats.nullKeys - stats.distinctKeys,
+        duplicateKeys: stats.rows - stats.nullKeys - stats.oversizedKeys - stats.distinctKeys,
         nullKeys: stats.nullKeys,
+        oversizedKeys: stats.oversizedKeys,
         baselineRows: baseline ? inserted : 0,
         skippedAlreadySent: diff?.already_sent ?? 0,
         fullScan,
@@ -106,7 +111,8 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
       await session.query(
         sql`update app.runs set detected = true, full_scan = ${fullScan},
                    source_rows = ${result.sourceRows}, new_rows = ${result.newRows}, reconsidered = ${result.reconsidered},
-                   duplicate_keys = ${result.duplicateKeys}, null_keys = ${result.nullKeys}, baseline_rows = ${result.baselineRows},
+                   duplicate_keys = ${result.duplicateKeys}, null_keys = ${result.nullKeys}, oversized_keys = ${result.oversizedKeys},
+                   baseline_rows = ${result.baselineRows},
                    skipped_already_sent = ${result.skippedAlreadySent},
                    max_cursor = ${stats.maxCursor === null ? null : JSON.stringify(stats.maxCursor)}::jsonb
              where id = ${runId} and status = 'running'`,

@@ -1,7 +1,7 @@
 import { parseConfigs, parseDuration, type ActivationConfig, type DestinationConfig, type ResolvedActivation } from '../domain/index.ts';
 import type { AppDb } from '../db/database.ts';
 import { shapeFor, sourceRefOf } from '../source/columns.ts';
-import { toSourceError } from '../source/errors.ts';
+import { errorContextFor, toSourceError, type SourceErrorContext } from '../source/errors.ts';
 import { describeSource } from '../source/read.ts';
 import type { SourceShape } from '../source/shape.ts';
 import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
@@ -15,6 +15,8 @@ export interface RunConfig {
   limits: ReadLimits;
   /** how a warehouse error names this activation */
   subject: string;
+  /** what a warehouse error may name: this activation, its configuration's names, the reader role */
+  errorContext: SourceErrorContext;
 }
 
 /** Per-process caches of what never changes during a run: its configuration and its source's shape. */
@@ -48,22 +50,25 @@ export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
     if (!parsed.ok) {
       throw misconfigured(`Run ${runId} has an invalid configuration snapshot: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
     }
+    const subject = `Activation '${parsed.activation.id}'`;
+    const readerRole = warehouse.role;
     return {
       destination: parsed.destination,
       activation: parsed.activation,
       resolved: parsed.resolved,
       limits: { statementTimeoutMs: parseDuration(parsed.activation.statementTimeout) },
-      subject: `Activation '${parsed.activation.id}'`,
+      subject,
+      errorContext: errorContextFor(parsed.activation, { subject, ...(readerRole === undefined ? {} : { readerRole }) }),
     };
   });
 
   const shape = cachedPerRun(async (runId): Promise<SourceShape> => {
-    const { activation, resolved, limits, subject } = await config(runId);
+    const { activation, resolved, limits, subject, errorContext } = await config(runId);
     let columns;
     try {
       columns = await describeSource(warehouse, sourceRefOf(activation), limits);
     } catch (error) {
-      throw sourceFailure(toSourceError(error, { subject, statementTimeout: activation.statementTimeout }));
+      throw sourceFailure(toSourceError(error, errorContext));
     }
     const result = shapeFor(activation, resolved, columns);
     if (!result.ok) throw misconfigured(`${subject} does not fit its source: ${result.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ')}`);

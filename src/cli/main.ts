@@ -299,16 +299,24 @@ example(
   program
     .command('reader-sql')
     .description('print the SQL that creates the least-privilege reader role segments are read with, granted what the activations read')
-    .option('--role <name>', 'the role to create', (value: string) => {
-      if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
-      return value.trim();
-    }, 'trustpilot_segment_reader')
+    .argument('[paths...]', 'activation files or folders, saved or not (default: the stored activations)')
+    .option(
+      '--role <name>',
+      'the role to create (default: trustpilot_segment_reader); with --per-activation, the start of each role\'s name (default: trustpilot_reader)',
+      (value: string) => {
+        if (value.trim() === '') throw new InvalidArgumentError('must not be empty');
+        return value.trim();
+      },
+    )
+    .option('--per-activation', 'one role per activation, each granted only what its activation reads')
     .option('--database <name>', 'the warehouse database')
     .option('--json', 'print JSON'),
   'reader-sql --database analytics',
-).action(async (options: { role: string; database?: string; json?: boolean }) => {
-  const { readerSqlCommand } = await import('./commands/admin.ts');
-  await readerSqlCommand(options);
+  'reader-sql examples/my-orders.json',
+  'reader-sql --per-activation',
+).action(async (paths: string[], options: { role?: string; perActivation?: boolean; database?: string; json?: boolean }) => {
+  const { readerSqlCommand } = await import('./commands/config.ts');
+  await readerSqlCommand(paths, options);
 });
 
 async function main(): Promise<void> {

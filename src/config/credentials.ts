@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { DestinationConfig } from '../domain/index.ts';
 import type { TrustpilotCredentials } from '../trustpilot/types.ts';
+import { secretEnvNameProblem, type APP_VARIABLES, type CREDENTIAL_VARIABLES, type SecretRole } from '../domain/config-env-names.ts';
 import { PublicError } from '../domain/public-error.ts';
+import type { AppEnv } from './env.ts';
+
+/**
+ * Every variable of the environment schema must be known to the rules on credential variable
+ * names, or a destination could name it (DATABASE_URL as an API key sends the database URL to
+ * Trustpilot). A variable added to env.ts without being listed in config-env-names.ts fails to
+ * compile here, naming it.
+ */
+const _everyAppVariableIsReserved: Record<Exclude<keyof AppEnv, keyof typeof APP_VARIABLES | keyof typeof CREDENTIAL_VARIABLES>, never> = {};
 
 /** A destination's credentials cannot be read from this process's environment. */
 export class CredentialsError extends PublicError {
@@ -29,8 +39,14 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv): string | undef
 export function resolveCredentials(destination: DestinationConfig, env: NodeJS.ProcessEnv): TrustpilotCredentials {
   const ref = destination.credentials;
   const missing: string[] = [];
-  const read = (name: string): string => {
-    const value = readSecret(name, env);
+  // The schema refuses such names; this also covers a destination built without it.
+  const checked = (name: string, role: SecretRole): string => {
+    const problem = secretEnvNameProblem(name, role);
+    if (problem !== undefined) throw new CredentialsError(`Destination '${destination.id}' names a credential variable it may not read: ${problem}`);
+    return name;
+  };
+  const read = (name: string, role: SecretRole): string => {
+    const value = readSecret(checked(name, role), env);
     if (!value) missing.push(name);
     return value ?? '';
   };
@@ -38,18 +54,18 @@ export function resolveCredentials(destination: DestinationConfig, env: NodeJS.P
   if (ref.grant === 'client_credentials') {
     credentials = {
       grant: 'client_credentials',
-      apiKey: read(ref.apiKeyEnv),
-      apiSecret: read(ref.apiSecretEnv),
-      businessUserId: read(ref.businessUserIdEnv),
+      apiKey: read(ref.apiKeyEnv, 'apiKey'),
+      apiSecret: read(ref.apiSecretEnv, 'apiSecret'),
+      businessUserId: read(ref.businessUserIdEnv, 'businessUserId'),
     };
   } else {
-    const businessUserId = ref.businessUserIdEnv ? readSecret(ref.businessUserIdEnv, env) : undefined;
+    const businessUserId = ref.businessUserIdEnv ? readSecret(checked(ref.businessUserIdEnv, 'businessUserId'), env) : undefined;
     credentials = {
       grant: 'password',
-      apiKey: read(ref.apiKeyEnv),
-      apiSecret: read(ref.apiSecretEnv),
-      username: read(ref.usernameEnv),
-      password: read(ref.passwordEnv),
+      apiKey: read(ref.apiKeyEnv, 'apiKey'),
+      apiSecret: read(ref.apiSecretEnv, 'apiSecret'),
+      username: read(ref.usernameEnv, 'username'),
+      password: read(ref.passwordEnv, 'password'),
       ...(businessUserId ? { businessUserId } : {}),
     };
   }

@@ -69,6 +69,27 @@ const metricsAddress = z.preprocess(
     .transform((value) => (value === 'off' ? undefined : value)),
 );
 
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number()
+      .int({ error: `must be a whole number from ${min} to ${max}` })
+      .min(min, { error: `must be a whole number from ${min} to ${max}` })
+      .max(max, { error: `must be a whole number from ${min} to ${max}` })
+      .default(fallback),
+  );
+
+/** A Postgres size setting: a number of kilobytes, or with its unit (`512MB`, `4GB`); `-1` for no limit. */
+const postgresSize = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .trim()
+    .regex(/^(-1|\d{1,12}\s*(kB|MB|GB|TB)?)$/, "must be a size such as 512MB or 4GB (or -1 for none)")
+    .default('4GB'),
+);
+
 const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   WAREHOUSE_DATABASE_URL: postgresUrl,
@@ -88,6 +109,12 @@ const envSchema = z.object({
   LOG_LEVEL: logLevel,
   TEMPORAL_LOG_LEVEL: temporalLogLevel,
   METRICS_BIND_ADDRESS: metricsAddress,
+  /** rows one scan of a segment may read; a segment with more fails its run, saying so */
+  SCAN_MAX_ROWS: wholeNumber(1_000, 2_000_000_000, 25_000_000),
+  /** bytes of keys one scan may hold in the app database's session tables */
+  SCAN_MAX_BYTES: wholeNumber(1_000_000, Number.MAX_SAFE_INTEGER, 4 * 1024 ** 3),
+  /** temp_file_limit of a scan's session in the app database (applied when the app's role may set it) */
+  SCAN_TEMP_FILE_LIMIT: postgresSize,
 });
 
 export type AppEnv = z.output<typeof envSchema>;

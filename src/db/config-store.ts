@@ -56,12 +56,13 @@ async function activeActivationIds(db: AppDb): Promise<string[]> {
 export async function getDestination(db: AppDb, id: string): Promise<DestinationConfig> {
   const row = await db.selectFrom('app.destinations').select('config').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
   if (!row) throw new NotFoundError(`Destination '${id}' does not exist (${knownIds(await activeDestinationIds(db))})`);
-  return destinationConfigSchema.parse(row.config);
+  return parseDestination(row.config);
 }
 
 export async function listDestinations(db: AppDb): Promise<DestinationConfig[]> {
   const rows = await db.selectFrom('app.destinations').select('config').where('deleted_at', 'is', null).orderBy('id').execute();
-  return rows.map((row) => destinationConfigSchema.parse(row.config));
+  // A destination saved before a rule tightened says what to change, as a file would.
+  return rows.map((row) => parseDestination(row.config));
 }
 
 export function parseDestination(input: unknown): DestinationConfig {

@@ -1,11 +1,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001_initial.ts';
 import * as bulkDetection from './migrations/0002_bulk_detection.ts';
+import * as unusableRows from './migrations/0003_unusable_rows.ts';
 
 // Listed statically so the migrations travel with any bundle of the app; one file per migration.
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_bulk_detection': bulkDetection,
+  '0003_unusable_rows': unusableRows,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { runWarnings } from '../domain/run-summary.ts';
 import type { DetectResult, FailureKind, FinishRunInput, RunSummary } from '../workflows/types.ts';
 import { watermarkText } from './config-store.ts';
 import type { AppDb } from './database.ts';
@@ -22,6 +23,7 @@ export function detectionCounts(run: Selectable<RunsTable>): DetectResult {
     reconsidered: run.reconsidered,
     duplicateKeys: run.duplicate_keys,
     nullKeys: run.null_keys,
+    oversizedKeys: run.oversized_keys,
     baselineRows: run.baseline_rows,
     skippedAlreadySent: run.skipped_already_sent,
   };
@@ -45,6 +47,8 @@ export function toRunSummary(run: Selectable<RunsTable>): RunSummary {
     inDoubt: run.in_doubt,
     watermarkBefore: watermarkText(run.watermark_before),
     watermarkAfter: watermarkText(run.watermark_after),
+    vanishedRows: run.vanished_rows,
+    warnings: runWarnings({ nullKeys: run.null_keys, oversizedKeys: run.oversized_keys, vanishedRows: run.vanished_rows, duplicateKeys: run.duplicate_keys }),
   };
 }
 

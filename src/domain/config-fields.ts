@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { secretEnvNameProblem, type SecretRole } from './config-env-names.ts';
 import { isDuration, parseDuration } from './duration.ts';
 import { isHttpUrl, isValidEmailAddress } from './formats.ts';
 import { DISPLAY_NAME_MAX_LENGTH, IDENTIFIER_MAX_LENGTH, SKU_MAX_LENGTH, TEMPLATE_ID_MAX_LENGTH } from './limits.ts';
@@ -21,9 +22,16 @@ export const columnNameSchema = z
   .max(IDENTIFIER_MAX_LENGTH, { error: `column names are at most ${IDENTIFIER_MAX_LENGTH} characters` })
   .refine((value) => value.trim() !== '', { error: 'column name must not be empty' });
 
-export const envVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
-  error: 'must be the NAME of an environment variable (A-Z, 0-9, _), e.g. TRUSTPILOT_API_KEY, not its value',
-});
+/**
+ * The NAME of the environment variable holding one secret: shaped like a name, and not one that
+ * holds something else (see config-env-names.ts).
+ */
+export function secretEnvNameSchema(role: SecretRole) {
+  return z.string().superRefine((name, context) => {
+    const problem = secretEnvNameProblem(name, role);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  });
+}
 
 export const displayNameSchema = z.string().trim().min(1, { error: 'must not be empty' }).max(DISPLAY_NAME_MAX_LENGTH);
 

@@ -6,9 +6,9 @@ import {
   displayNameSchema,
   durationSchema,
   emailAddressSchema,
-  envVarNameSchema,
   httpUrlSchema,
   identifierSchema,
+  secretEnvNameSchema,
   skuSchema,
   slugSchema,
   templateIdSchema,
@@ -50,21 +50,21 @@ export const credentialsRefSchema = z.discriminatedUnion(
     strictObjectWithHints(
       {
         grant: z.literal('client_credentials'),
-        apiKeyEnv: envVarNameSchema.default(DEFAULT_API_KEY_ENV),
-        apiSecretEnv: envVarNameSchema.default(DEFAULT_API_SECRET_ENV),
+        apiKeyEnv: secretEnvNameSchema('apiKey').default(DEFAULT_API_KEY_ENV),
+        apiSecretEnv: secretEnvNameSchema('apiSecret').default(DEFAULT_API_SECRET_ENV),
         // Client-credential tokens must be sent with a business USER id (not the unit id).
-        businessUserIdEnv: envVarNameSchema.default(DEFAULT_BUSINESS_USER_ID_ENV),
+        businessUserIdEnv: secretEnvNameSchema('businessUserId').default(DEFAULT_BUSINESS_USER_ID_ENV),
       },
       credentialValueHint,
     ),
     strictObjectWithHints(
       {
         grant: z.literal('password'),
-        apiKeyEnv: envVarNameSchema.default(DEFAULT_API_KEY_ENV),
-        apiSecretEnv: envVarNameSchema.default(DEFAULT_API_SECRET_ENV),
-        usernameEnv: envVarNameSchema.default('TRUSTPILOT_USERNAME'),
-        passwordEnv: envVarNameSchema.default('TRUSTPILOT_PASSWORD'),
-        businessUserIdEnv: envVarNameSchema.optional(),
+        apiKeyEnv: secretEnvNameSchema('apiKey').default(DEFAULT_API_KEY_ENV),
+        apiSecretEnv: secretEnvNameSchema('apiSecret').default(DEFAULT_API_SECRET_ENV),
+        usernameEnv: secretEnvNameSchema('username').default('TRUSTPILOT_USERNAME'),
+        passwordEnv: secretEnvNameSchema('password').default('TRUSTPILOT_PASSWORD'),
+        businessUserIdEnv: secretEnvNameSchema('businessUserId').optional(),
       },
       credentialValueHint,
     ),
@@ -88,7 +88,7 @@ export const rateLimitSchema = strictObjectWithHints({
 
 /** Where alerts go: the URL is a secret (Slack webhook URLs are), so configuration names its variable. */
 export const alertsSchema = strictObjectWithHints({
-  webhookUrlEnv: envVarNameSchema,
+  webhookUrlEnv: secretEnvNameSchema('webhookUrl'),
   /** alert when a run's share of rejected rows exceeds this (0-1); omitted = never */
   rejectedShareAbove: z.number().min(0).max(1).optional(),
 });

@@ -26,6 +26,10 @@ export interface RunSummary {
   reconsidered: number;
   duplicateKeys: number;
   nullKeys: number;
+  /** rows whose key is longer than the ledger can hold: counted, not tracked, not sent */
+  oversizedKeys: number;
+  /** rows found new that were gone, or had another key, when their data was read */
+  vanishedRows: number;
   baselineRows: number;
   retriedRows: number;
   sent: number;
@@ -36,6 +40,27 @@ export interface RunSummary {
   inDoubt: number;
   watermarkBefore: string | null;
   watermarkAfter: string | null;
+  /** what an operator should know even of a run that succeeded (rows it could not track or read) */
+  warnings: string[];
+}
+
+/** Longest row key the ledger holds, in bytes (its unique index limits entries to about 2.7 kB). */
+export const MAX_ROW_KEY_BYTES = 2048;
+
+/** The warnings a run's counts call for; built from counts only, so they hold no row value. */
+export function runWarnings(counts: Pick<RunSummary, 'nullKeys' | 'oversizedKeys' | 'vanishedRows' | 'duplicateKeys'>): string[] {
+  const warnings: string[] = [];
+  if (counts.nullKeys > 0) warnings.push(`${counts.nullKeys} row(s) have no primary key value and cannot be tracked: not sent`);
+  if (counts.oversizedKeys > 0) {
+    warnings.push(`${counts.oversizedKeys} row(s) have a primary key longer than ${MAX_ROW_KEY_BYTES} bytes, more than the ledger can hold: not sent (use a shorter key)`);
+  }
+  if (counts.vanishedRows > 0) {
+    warnings.push(
+      `${counts.vanishedRows} row(s) found new were gone when their data was read: their key changed between the scan and the read (is it built from a volatile expression such as random() or now()?) or they were deleted meanwhile`,
+    );
+  }
+  if (counts.duplicateKeys > 0) warnings.push(`${counts.duplicateKeys} row(s) repeat a key already in the segment: only one row per key is sent`);
+  return warnings;
 }
 
 /** One line per run, for terminals and alerts. */
@@ -47,6 +72,8 @@ export function formatRunLine(run: RunSummary): string {
     run.baselineRows ? `baseline ${run.baselineRows}` : '',
     run.duplicateKeys ? `duplicate keys ${run.duplicateKeys}` : '',
     run.nullKeys ? `rows without a key ${run.nullKeys}` : '',
+    run.oversizedKeys ? `keys too long ${run.oversizedKeys}` : '',
+    run.vanishedRows ? `gone before read ${run.vanishedRows}` : '',
     run.inDoubt ? `in doubt ${run.inDoubt}` : '',
     run.abandoned ? `abandoned ${run.abandoned}` : '',
   ].filter(Boolean);

@@ -16,7 +16,7 @@ export function parsePreferredSendTime(value: string): SendTimeParse {
   const iso = ISO_8601.exec(value);
   if (iso !== null) {
     const [, year, month, day, hour, minute, second, fraction, offset] = iso;
-    if (offset !== undefined && !UTC_OFFSETS.has(offset)) return { ok: false, message: `${FORMAT_HINT} (offset ${offset} is not UTC)` };
+    if (offset !== undefined && !UTC_OFFSETS.has(offset)) return { ok: false, message: `${FORMAT_HINT} (the offset is not UTC)` };
     const millis = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
     return fromParts(Number(year), Number(month), Number(day), Number(hour), Number(minute), Number(second), millis);
   }

@@ -13,7 +13,7 @@ export interface DryRunReport {
   cursorSince: string | null;
   /** the next run would be the first to succeed: under `baseline`, new rows would be recorded, not invited */
   firstRunBaseline: boolean;
-  scanned: { rows: number; distinctKeys: number; duplicateKeys: number; nullKeys: number };
+  scanned: { rows: number; distinctKeys: number; duplicateKeys: number; nullKeys: number; oversizedKeys: number };
   newRows: number;
   reconsideredRows: number;
   alreadySent: number;
@@ -51,7 +51,7 @@ export async function dryRun(deps: PreviewDeps & { appPool: pg.Pool }, activatio
     .where('runs_attempted', '<', activation.maxRunsForFailedRows)
     .executeTakeFirstOrThrow();
 
-  const session = await ScanSession.open(deps.appPool, deps.warehouse, shape, range, limits);
+  const session = await ScanSession.open(deps.appPool, deps.warehouse, shape, range, limits, deps.scanLimits ? { scanLimits: deps.scanLimits } : {});
   try {
     let stats, statuses, newKeys, changed;
     try {
@@ -62,7 +62,7 @@ export async function dryRun(deps: PreviewDeps & { appPool: pg.Pool }, activatio
       changed = await session.changedRejectedRows(activationId);
     } catch (error) {
       session.markBroken();
-      throw sourceFailureOf(error, activationId, activation.statementTimeout);
+      throw sourceFailureOf(error, activation, deps.warehouse);
     }
     const changedKeys = changed.length === 0 ? [] : (await deps.db.selectFrom('app.ledger').select('row_key').where('id', 'in', changed).execute()).map((row) => row.row_key);
     const sampleKeys = [...newKeys, ...changedKeys].slice(0, options.sample);
@@ -70,7 +70,7 @@ export async function dryRun(deps: PreviewDeps & { appPool: pg.Pool }, activatio
     try {
       rows = await readRowsByKeys(deps.warehouse, shape, sampleKeys, limits);
     } catch (error) {
-      throw sourceFailureOf(error, activationId, activation.statementTimeout);
+      throw sourceFailureOf(error, activation, deps.warehouse);
     }
     const reasons = new Map<string, number>();
     const examples: DryRunReport['sample']['examples'] = [];
@@ -90,7 +90,13 @@ export async function dryRun(deps: PreviewDeps & { appPool: pg.Pool }, activatio
       fullScan: range.cursorSince === undefined,
       cursorSince: range.cursorSince ?? null,
       firstRunBaseline: succeeded === undefined && activation.firstRunPolicy === 'baseline',
-      scanned: { rows: stats.rows, distinctKeys: stats.distinctKeys, duplicateKeys: stats.rows - stats.nullKeys - stats.distinctKeys, nullKeys: stats.nullKeys },
+      scanned: {
+        rows: stats.rows,
+        distinctKeys: stats.distinctKeys,
+        duplicateKeys: stats.rows - stats.nullKeys - stats.oversizedKeys - stats.distinctKeys,
+        nullKeys: stats.nullKeys,
+        oversizedKeys: stats.oversizedKeys,
+      },
       newRows: statuses.get(null) ?? 0,
       reconsideredRows: changed.length,
       alreadySent: statuses.get('sent') ?? 0,

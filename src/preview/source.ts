@@ -1,15 +1,18 @@
 import { loadActivation, type StoredActivation } from '../db/config-store.ts';
 import type { AppDb } from '../db/database.ts';
-import { parseDuration, PublicError } from '../domain/index.ts';
+import { parseDuration, PublicError, type ActivationConfig } from '../domain/index.ts';
 import { shapeFor, sourceRefOf } from '../source/columns.ts';
-import { toSourceError } from '../source/errors.ts';
+import { errorContextFor, toSourceError } from '../source/errors.ts';
 import { describeSource } from '../source/read.ts';
+import type { ScanLimits } from '../detection/scan-session.ts';
 import type { SourceShape } from '../source/shape.ts';
 import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
 
 export interface PreviewDeps {
   db: AppDb;
   warehouse: Warehouse;
+  /** what a scan may take from the app database (the worker's SCAN_* settings); defaults otherwise */
+  scanLimits?: ScanLimits;
 }
 
 export interface Prepared {
@@ -26,7 +29,7 @@ export async function prepareActivation(deps: PreviewDeps, activationId: string)
   try {
     columns = await describeSource(deps.warehouse, sourceRefOf(stored.activation), limits);
   } catch (error) {
-    throw toSourceError(error, { subject: `Activation '${activationId}'`, statementTimeout: stored.activation.statementTimeout });
+    throw sourceFailureOf(error, stored.activation, deps.warehouse);
   }
   const shape = shapeFor(stored.activation, stored.resolved, columns);
   if (!shape.ok) {
@@ -35,6 +38,8 @@ export async function prepareActivation(deps: PreviewDeps, activationId: string)
   return { stored, shape: shape.shape, limits };
 }
 
-export function sourceFailureOf(error: unknown, activationId: string, statementTimeout: string): Error {
-  return toSourceError(error, { subject: `Activation '${activationId}'`, statementTimeout });
+/** A warehouse error as a preview shows it: named after the activation, quoting only its configured names. */
+export function sourceFailureOf(error: unknown, activation: ActivationConfig, warehouse: Warehouse): Error {
+  const readerRole = warehouse.role;
+  return toSourceError(error, errorContextFor(activation, { subject: `Activation '${activation.id}'`, ...(readerRole === undefined ? {} : { readerRole }) }));
 }

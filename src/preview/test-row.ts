@@ -39,7 +39,7 @@ export async function testRow(deps: TestRowDeps, activationId: string, rowKey: s
   try {
     rows = await readRowsByKeys(deps.warehouse, shape, [rowKey], limits);
   } catch (error) {
-    throw sourceFailureOf(error, activationId, stored.activation.statementTimeout);
+    throw sourceFailureOf(error, stored.activation, deps.warehouse);
   }
   const row = rows.get(rowKey);
   if (!row) throw new PublicError(`No row of activation '${activationId}' has the key ${rowKey} (a composite key is a JSON array of texts, e.g. ["A-1","2"])`);

@@ -6,6 +6,7 @@ import type { AppEnv } from '../config/env.ts';
 import { setPausedNote } from '../db/config-store.ts';
 import { createAppDatabase, type AppDb } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import type { ScanLimits } from '../detection/scan-session.ts';
 import { PublicError } from '../domain/public-error.ts';
 import { assertReaderRole } from '../source/reader-role.ts';
 import { Warehouse } from '../source/warehouse.ts';
@@ -54,9 +55,11 @@ function connectionProblem(error: unknown): string {
   return String(error);
 }
 
-export async function checkAppDatabase(db: AppDb, url: string): Promise<void> {
+/** Checks the app database answers; returns the role the app uses there (a warehouse role must never be, or reach, it). */
+export async function checkAppDatabase(db: AppDb, url: string): Promise<string> {
   try {
-    await sql`select 1`.execute(db);
+    const result = await sql<{ role: string }>`select current_user as role`.execute(db);
+    return result.rows[0]?.role ?? '';
   } catch (error) {
     throw new StartupError(`DATABASE_URL: cannot use the app database at ${where(url)}: ${connectionProblem(error)}`);
   }
@@ -65,7 +68,7 @@ export async function checkAppDatabase(db: AppDb, url: string): Promise<void> {
 /** Connects to the warehouse as its reader role and refuses a role that may do more than read. */
 export async function checkWarehouse(warehouse: Warehouse, variable: string): Promise<void> {
   try {
-    await assertReaderRole(warehouse);
+    await assertReaderRole(warehouse, [], warehouse.appRole === undefined ? {} : { appRole: warehouse.appRole });
   } catch (error) {
     if (error instanceof PublicError) throw new StartupError(`${variable}: ${error.message}`);
     throw new StartupError(`${variable}: cannot connect to the warehouse at ${where(warehouse.url)}: ${connectionProblem(error)}`);
@@ -97,10 +100,10 @@ export function warehouseVariable(env: AppEnv): string {
 export async function openServices(env: AppEnv, options: OpenOptions = {}): Promise<Services> {
   const databaseUrl = requireDatabaseUrl(env);
   const { db, pool } = createAppDatabase(databaseUrl, { max: env.DATABASE_POOL_SIZE });
-  const warehouse = new Warehouse(env.WAREHOUSE_DATABASE_URL ?? databaseUrl);
   let connection: Connection | undefined;
   try {
-    await checkAppDatabase(db, databaseUrl);
+    const appRole = await checkAppDatabase(db, databaseUrl);
+    const warehouse = new Warehouse(env.WAREHOUSE_DATABASE_URL ?? databaseUrl, { appRole });
     if (options.migrate) await migrateToLatest(db);
     if (options.checkReader) await checkWarehouse(warehouse, warehouseVariable(env));
     connection = await connectTemporal(env);
@@ -124,11 +127,17 @@ export async function openServices(env: AppEnv, options: OpenOptions = {}): Prom
   }
 }
 
+/** What one scan may take from the app database, as the operator set it. */
+export function scanLimitsOf(env: AppEnv): ScanLimits {
+  return { maxRows: env.SCAN_MAX_ROWS, maxBytes: env.SCAN_MAX_BYTES, tempFileLimit: env.SCAN_TEMP_FILE_LIMIT };
+}
+
 export function activityDepsFor(services: Services, env: AppEnv): ActivityDeps {
   return {
     db: services.db,
     appPool: services.appPool,
     warehouse: services.warehouse,
+    scanLimits: scanLimitsOf(env),
     trustpilot: { apiUrl: env.TRUSTPILOT_API_URL, invitationsApiUrl: env.TRUSTPILOT_INVITATIONS_API_URL },
     env: process.env,
     isWorkflowOpen: (workflowId) => isWorkflowOpen(services.temporal, workflowId),

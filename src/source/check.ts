@@ -1,6 +1,6 @@
 import { parseDuration, type ActivationConfig, type ResolvedActivation } from '../domain/index.ts';
 import { shapeFor, sourceRefOf, type ColumnProblem } from './columns.ts';
-import { toSourceError } from './errors.ts';
+import { errorContextFor, toSourceError } from './errors.ts';
 import { describeSource } from './read.ts';
 import type { Warehouse } from './warehouse.ts';
 
@@ -14,7 +14,9 @@ export async function checkAgainstSource(warehouse: Warehouse, activation: Activ
   try {
     columns = await describeSource(warehouse, sourceRefOf(activation), { statementTimeoutMs: parseDuration(activation.statementTimeout) });
   } catch (error) {
-    return [{ path: 'source', message: toSourceError(error, { subject: 'the source cannot be read', statementTimeout: activation.statementTimeout }).message }];
+    const readerRole = warehouse.role;
+    const context = errorContextFor(activation, { subject: 'the source cannot be read', ...(readerRole === undefined ? {} : { readerRole }) });
+    return [{ path: 'source', message: toSourceError(error, context).message }];
   }
   const shape = shapeFor(activation, resolved, columns);
   return shape.ok ? [] : shape.problems;

@@ -1,13 +1,10 @@
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
-import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { compile, compileWithoutParameters } from '../db/compile.ts';
 import {
   column,
   cursorCondition,
-  cursorExpression,
+  cursorText,
   fingerprintExpression,
   keyLookupCondition,
   rowKeyExpression,
@@ -16,15 +13,16 @@ import {
   type SourceRef,
   type SourceShape,
 } from './shape.ts';
-import type { ReadLimits, Warehouse } from './warehouse.ts';
+import type { ReadLimits, ReadProgress, Warehouse } from './warehouse.ts';
 
 /** The source's columns, as the reader role sees them (a missing grant fails here with 42501). */
 export async function describeSource(warehouse: Warehouse, source: SourceRef, limits: ReadLimits): Promise<SourceColumn[]> {
-  return await warehouse.read(limits, async (client) => {
-    const query = compile(sql`select * from ${sourceExpression(source)} as src limit 0`);
-    const result = await client.query({ text: query.sql, values: [...query.parameters] });
+  return await warehouse.read(limits, async (session) => {
+    const result = await session.query(compile(sql`select * from ${sourceExpression(source)} as src limit 0`));
     const oids = [...new Set(result.fields.map((field) => field.dataTypeID))];
-    const types = await client.query<{ oid: number; name: string }>('select oid::int as oid, format_type(oid, null) as name from pg_type where oid = any($1::oid[])', [oids]);
+    const types = await session.query<{ oid: number; name: string }>(
+      compile(sql`select oid::int as oid, format_type(oid, null) as name from pg_catalog.pg_type where oid = any(${oids}::oid[])`),
+    );
     const typeNames = new Map(types.rows.map((row) => [row.oid, row.name]));
     return result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID, typeName: typeNames.get(field.dataTypeID) ?? `type ${field.dataTypeID}` }));
   });
@@ -35,9 +33,16 @@ export interface ScanRange {
   cursorSince?: string;
 }
 
+export interface ScanReadOptions {
+  /** at most this many rows are read; the caller sees one more when the segment has more */
+  maxRows: number;
+  onProgress?: (progress: ReadProgress) => void;
+}
+
 /**
  * Streams what identifies each row of the segment (its row key and cursor value, as COPY text)
- * into `sink`, in one pass and without parsing a row in this process.
+ * into `sink`, in one pass and without parsing a row in this process. Reads at most
+ * `maxRows + 1` rows: the caller tells a segment over the cap by the extra one.
  */
 export async function copySegmentKeys(
   warehouse: Warehouse,
@@ -45,24 +50,14 @@ export async function copySegmentKeys(
   range: ScanRange,
   limits: ReadLimits,
   sink: Writable,
+  options: ScanReadOptions,
 ): Promise<void> {
-  const cursorValue = shape.cursor ? cursorExpression(shape.cursor) : sql`null::timestamptz`;
+  const cursorValue = shape.cursor ? cursorText(shape.cursor) : sql`null::text`;
   const where = shape.cursor && range.cursorSince ? sql`where ${cursorCondition(shape.cursor, range.cursorSince)}` : sql``;
-  const query = compileWithoutParameters(
-    sql`select ${rowKeyExpression(shape.primaryKey)}, ${cursorValue} from ${sourceExpression(shape.source)} as src ${where}`,
+  const select = compileWithoutParameters(
+    sql`select ${rowKeyExpression(shape.primaryKey)}, ${cursorValue} from ${sourceExpression(shape.source)} as src ${where} limit ${sql.lit(options.maxRows + 1)}`,
   );
-  await warehouse.read(limits, (client) => copyInto(client, query, sink));
-}
-
-/**
- * Pipes a COPY out of the warehouse into `sink`. When the warehouse fails, the sink (a COPY into
- * the app database) is aborted with a fixed reason first: the warehouse's own message may quote a
- * row's value and would otherwise travel to the app database's server log.
- */
-async function copyInto(client: pg.Client, query: string, sink: Writable): Promise<void> {
-  const source = client.query(copyTo(`copy (${query}) to stdout`));
-  source.once('error', () => sink.destroy(new Error('the segment could not be read')));
-  await pipeline(source, sink);
+  await warehouse.read(limits, (session) => session.copyOut(select, sink), options.onProgress ? { onProgress: options.onProgress } : {});
 }
 
 /**
@@ -75,14 +70,15 @@ export async function copySegmentFingerprints(
   range: ScanRange,
   limits: ReadLimits,
   sink: Writable,
+  options: ScanReadOptions,
 ): Promise<void> {
   const key = rowKeyExpression(shape.primaryKey);
   const conditions = [sql`${key} is not null`];
   if (shape.cursor && range.cursorSince) conditions.push(cursorCondition(shape.cursor, range.cursorSince));
-  const query = compileWithoutParameters(
-    sql`select ${key}, ${fingerprintExpression(shape.mappedColumns)} from ${sourceExpression(shape.source)} as src where ${sql.join(conditions, sql` and `)}`,
+  const select = compileWithoutParameters(
+    sql`select ${key}, ${fingerprintExpression(shape.mappedColumns)} from ${sourceExpression(shape.source)} as src where ${sql.join(conditions, sql` and `)} limit ${sql.lit(options.maxRows + 1)}`,
   );
-  await warehouse.read(limits, (client) => copyInto(client, query, sink));
+  await warehouse.read(limits, (session) => session.copyOut(select, sink), options.onProgress ? { onProgress: options.onProgress } : {});
 }
 
 export const ROW_KEY_FIELD = '__tpi_row_key';
@@ -104,7 +100,7 @@ export async function readRowsByKeys(
   shape: SourceShape,
   keys: readonly string[],
   limits: ReadLimits,
-  options: { fingerprintsOnly?: boolean } = {},
+  options: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void } = {},
 ): Promise<Map<string, KeyedRow>> {
   const rows = new Map<string, KeyedRow>();
   if (keys.length === 0) return rows;
@@ -116,8 +112,10 @@ export async function readRowsByKeys(
       sql`${fingerprintExpression(shape.mappedColumns)} as ${sql.id(FINGERPRINT_FIELD)}`,
     ])} from ${sourceExpression(shape.source)} as src where ${keyLookupCondition(shape.primaryKey, keys)}`,
   );
-  const result = await warehouse.read(limits, (client: pg.Client) =>
-    client.query<Record<string, unknown>>({ text: query.sql, values: [...query.parameters] }),
+  const result = await warehouse.read(
+    limits,
+    (session) => session.query<Record<string, unknown>>(query),
+    options.onProgress ? { onProgress: options.onProgress } : {},
   );
   for (const row of result.rows) {
     const rowKey = row[ROW_KEY_FIELD];

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { normalizeSegmentSql } from '../domain/read-only-sql.ts';
 
 /**
  * How a segment's columns are read: its primary key as the ledger's row key, a fingerprint of the
@@ -67,8 +68,10 @@ export function cursorColumnProblem(column: SourceColumn): string | undefined {
 }
 
 export function sourceExpression(source: SourceRef): RawBuilder<unknown> {
-  // The model's SQL is the marketer's own query; it runs as the reader role, read-only, with a timeout.
-  if (source.kind === 'query') return sql`(${sql.raw(source.sql)})`;
+  // The model's SQL is the marketer's own query; it runs as the reader role, read-only, with a
+  // timeout, and reaches the server only in forms that carry one statement (see Warehouse).
+  // The line breaks end a trailing `--` comment inside the parentheses, not after them.
+  if (source.kind === 'query') return sql`(\n${sql.raw(normalizeSegmentSql(source.sql))}\n)`;
   return sql.table(`${source.schema}.${source.name}`);
 }
 
@@ -87,17 +90,17 @@ const ISO_MILLIS = `YYYY-MM-DD"T"HH24:MI:SS.MS"Z"`;
 function keyPart(part: SourceColumn): RawBuilder<unknown> {
   const ref = column(part.name);
   // ±infinity has no ISO form: its own text ('infinity') keeps it a key of its own.
-  const finiteOr = (iso: RawBuilder<unknown>) => sql`case when isfinite(${ref}) then ${iso} else ${ref}::text end`;
+  const finiteOr = (iso: RawBuilder<unknown>) => sql`case when pg_catalog.isfinite(${ref}) then ${iso} else ${ref}::text end`;
   switch (part.typeOid) {
     case OID.timestamptz:
-      return finiteOr(sql`to_char(${ref} at time zone 'UTC', ${sql.lit(ISO_MILLIS)})`);
+      return finiteOr(sql`pg_catalog.to_char(${ref} at time zone 'UTC', ${sql.lit(ISO_MILLIS)})`);
     case OID.timestamp:
-      return finiteOr(sql`to_char(${ref}, ${sql.lit(ISO_MILLIS)})`);
+      return finiteOr(sql`pg_catalog.to_char(${ref}, ${sql.lit(ISO_MILLIS)})`);
     case OID.date:
-      return finiteOr(sql`to_char(${ref}, ${sql.lit('YYYY-MM-DD"T00:00:00.000Z"')})`);
+      return finiteOr(sql`pg_catalog.to_char(${ref}, ${sql.lit('YYYY-MM-DD"T00:00:00.000Z"')})`);
     case OID.bpchar:
       // A cast to text drops char(n)'s padding; the driver (and so earlier ledgers) kept it.
-      return sql`case when ${ref} is null then null else format('%s', ${ref}) end`;
+      return sql`case when ${ref} is null then null else pg_catalog.format('%s', ${ref}) end`;
     default:
       return sql`${ref}::text`;
   }
@@ -111,18 +114,30 @@ export function rowKeyExpression(primaryKey: readonly SourceColumn[]): RawBuilde
   const [only] = primaryKey;
   if (primaryKey.length === 1 && only) return keyPart(only) as RawBuilder<string | null>;
   const anyNull = sql.join(primaryKey.map((part) => sql`${column(part.name)} is null`), sql` or `);
-  const elements = sql.join(primaryKey.map((part) => sql`to_json(${keyPart(part)})::text`), sql`, `);
-  return sql<string | null>`case when ${anyNull} then null else '[' || concat_ws(',', ${elements}) || ']' end`;
+  const elements = sql.join(primaryKey.map((part) => sql`pg_catalog.to_json(${keyPart(part)})::text`), sql`, `);
+  return sql<string | null>`case when ${anyNull} then null else '[' || pg_catalog.concat_ws(',', ${elements}) || ']' end`;
 }
 
 /** A hash of the mapped values: a rejected row is reconsidered only when it changes. */
 export function fingerprintExpression(mappedColumns: readonly string[]): RawBuilder<string> {
-  return sql<string>`md5(row(${sql.join(mappedColumns.map((name) => column(name)))})::text)`;
+  return sql<string>`pg_catalog.md5(row(${sql.join(mappedColumns.map((name) => column(name)))})::text)`;
 }
 
-/** The cursor as timestamptz (the reader's session is in UTC). */
-export function cursorExpression(cursor: SourceColumn): RawBuilder<unknown> {
-  return sql`${column(cursor.name)}::timestamptz`;
+/**
+ * The cursor as ISO text in UTC, with microseconds: built by the warehouse whatever its session's
+ * DateStyle, so the app database reads back exactly the instant (a timestamp without time zone is
+ * read as UTC). ±infinity keeps its own text.
+ */
+export function cursorText(cursor: SourceColumn): RawBuilder<unknown> {
+  const ref = column(cursor.name);
+  const iso = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
+  const text =
+    cursor.typeOid === OID.timestamptz
+      ? sql`pg_catalog.to_char(${ref} at time zone 'UTC', ${sql.lit(iso)})`
+      : cursor.typeOid === OID.timestamp
+        ? sql`pg_catalog.to_char(${ref}, ${sql.lit(iso)})`
+        : sql`pg_catalog.to_char(${ref}, ${sql.lit('YYYY-MM-DD"T00:00:00.000000Z"')})`;
+  return sql`case when pg_catalog.isfinite(${ref}) then ${text} else ${ref}::text end`;
 }
 
 /** The parts of a row key, in primary-key order. */

@@ -1,5 +1,5 @@
 import type { ResponseHeaders } from './http.ts';
-import { SentValues, screenResponseText, screenServerText } from './withhold.ts';
+import { keepCorrelationId, keepErrorCode, screenFor, SentValues, type AnswerScreen } from './withhold.ts';
 
 /**
  * - `rejected`: this one request is wrong (e.g. invalid email); do not retry it, record why.
@@ -19,6 +19,8 @@ export interface TrustpilotErrorInit {
   status?: number;
   retryAfterMs?: number;
   errorCode?: string;
+  /** Trustpilot's id of the failed call, for its support; UUID-shaped only. */
+  correlationId?: string;
   hint?: string;
   details?: TrustpilotErrorDetail[];
   responseText?: string;
@@ -30,6 +32,7 @@ export class TrustpilotError extends Error {
   readonly status?: number;
   readonly retryAfterMs?: number;
   readonly errorCode?: string;
+  readonly correlationId?: string;
   readonly hint?: string;
   readonly details?: TrustpilotErrorDetail[];
   readonly responseText?: string;
@@ -42,6 +45,7 @@ export class TrustpilotError extends Error {
     if (init.status !== undefined) this.status = init.status;
     if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
     if (init.errorCode !== undefined) this.errorCode = init.errorCode;
+    if (init.correlationId !== undefined) this.correlationId = init.correlationId;
     if (init.hint !== undefined) this.hint = init.hint;
     if (init.details !== undefined) this.details = init.details;
     if (init.responseText !== undefined) this.responseText = init.responseText;
@@ -56,6 +60,7 @@ export class TrustpilotError extends Error {
       status: this.status,
       retryAfterMs: this.retryAfterMs,
       errorCode: this.errorCode,
+      correlationId: this.correlationId,
       hint: this.hint,
       details: this.details,
       responseText: this.responseText,
@@ -77,7 +82,8 @@ export interface ClassifyContext {
   mayHaveSideEffects?: boolean;
   /**
    * Every string the call sent: each string leaf of the request body, the credentials and the
-   * tokens. A piece of server text that quotes any of them is withheld whole.
+   * tokens. A piece of server text that quotes any of them is withheld whole (see withhold.ts
+   * for what else is withheld).
    */
   sentValues?: readonly (string | undefined)[];
   /** The business unit the call was for; configuration, so it may be named in messages. */
@@ -208,8 +214,6 @@ function parseDetails(body: unknown): TrustpilotErrorDetail[] {
  * rejected value (an email address, say) into `errorCode` would otherwise have it stored.
  */
 const ERROR_CODE_SHAPE = /^[A-Za-z0-9_.:-]{1,64}$/;
-/** Field names are kept only when they look like a property path, never like a value. */
-const FIELD_NAME_SHAPE = /^[A-Za-z0-9_.[\]-]{1,100}$/;
 /** Configuration ids named in messages; anything else is described rather than quoted. */
 const CONFIG_ID_SHAPE = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -236,16 +240,16 @@ export function parseErrorCode(body: unknown): string | undefined {
   return code !== undefined && ERROR_CODE_SHAPE.test(code) ? code : undefined;
 }
 
-/** A detail's field name, when it is shaped like a property path and quotes nothing that was sent. */
-function screenFieldName(field: string | undefined, sent: SentValues): string | undefined {
-  if (field === undefined || !FIELD_NAME_SHAPE.test(field) || sent.quotedIn(field)) return undefined;
-  return field;
+function screenDetail(detail: TrustpilotErrorDetail, screen: AnswerScreen): TrustpilotErrorDetail {
+  const field = screen.field(detail.field);
+  const message = clip(screen.text(detail.message, field), MAX_DETAIL_CHARS);
+  return field === undefined ? { message } : { field, message };
 }
 
-function screenDetail(detail: TrustpilotErrorDetail, sent: SentValues): TrustpilotErrorDetail {
-  const field = screenFieldName(detail.field, sent);
-  const message = clip(screenServerText(detail.message, sent), MAX_DETAIL_CHARS);
-  return field === undefined ? { message } : { field, message };
+const CORRELATION_ID_KEYS = ['correlationId', 'correlationID', 'CorrelationId', 'correlation_id', 'traceId', 'requestId'] as const;
+
+function parseCorrelationId(body: unknown): string | undefined {
+  return isRecord(body) ? firstString(body, CORRELATION_ID_KEYS) : undefined;
 }
 
 function parseTopLevelMessage(body: unknown): string | undefined {
@@ -335,27 +339,28 @@ function explainNotFound(subject: string, context: ClassifyContext): Explanation
  * Turns a non-2xx response into a TrustpilotError. Pure apart from the optional clock:
  * it reads only its arguments, so it can be tested exhaustively.
  *
- * Every piece of server text (top-level message, each detail, the body) is kept only when it
- * quotes nothing the call sent (see withhold.ts); the error code and field names must also
- * look like codes and field names. What the client writes itself names configuration only.
+ * Below 500, a piece of server text (top-level message, each detail, the body) is kept only
+ * when it is plain validation text, and field names only when they name request fields; from
+ * 500 on, a piece is kept when it quotes nothing the call sent (see withhold.ts). The error code
+ * must look like a code, the correlation id like a UUID. What the client writes itself names
+ * configuration only.
  *
  * A 401 here is final: the client handles the first 401 of a call itself (renew the token
  * and retry once) and only classifies the second one.
  */
 export function classifyResponse(status: number, headers: ResponseHeaders, bodyText: string, context: ClassifyContext = {}): TrustpilotError {
   const sent = SentValues.of(context.sentValues ?? []);
+  const screen = screenFor(status, sent);
   const subject = context.subject ?? (context.tokenEndpoint ? 'the access token request' : 'the request');
   const body = tryParseJson(bodyText);
-  const parsedCode = parseErrorCode(body);
-  // A numeric code (Trustpilot's are: 1010, 1014) cannot carry a name or an email; checking it against
-  // the sent values would only drop it whenever a row happens to contain its digits.
-  const errorCode = parsedCode !== undefined && (/^\d{1,9}$/.test(parsedCode) || !sent.quotedIn(parsedCode)) ? parsedCode : undefined;
-  const details = parseDetails(body).map((d) => screenDetail(d, sent));
+  const errorCode = keepErrorCode(parseErrorCode(body), sent);
+  const correlationId = keepCorrelationId(parseCorrelationId(body), sent);
+  const details = parseDetails(body).map((d) => screenDetail(d, screen));
   const topMessage = parseTopLevelMessage(body);
-  const topSummary = topMessage === undefined ? '' : screenServerText(topMessage, sent);
+  const topSummary = topMessage === undefined ? '' : screen.text(topMessage);
   const summary = clip(details.length > 0 ? describeDetails(details) : topSummary, MAX_SUMMARY_CHARS);
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'), context.now);
-  const responseText = bodyText === '' ? undefined : screenResponseText(bodyText, sent);
+  const responseText = bodyText === '' ? undefined : screen.body(bodyText);
   const codeSuffix = errorCode ? `, errorCode ${errorCode}` : '';
   const withSummary = (text: string): string => (summary ? `${text}: ${summary}` : text);
 
@@ -365,6 +370,7 @@ export function classifyResponse(status: number, headers: ResponseHeaders, bodyT
       status,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       ...(errorCode !== undefined ? { errorCode } : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
       ...(hint !== undefined ? { hint } : {}),
       ...(details.length > 0 ? { details } : {}),
       ...(responseText !== undefined ? { responseText } : {}),

@@ -47,7 +47,7 @@ export interface StartRunResult {
 /** What detection found: the run summary's detection counts, as the run row records them. */
 export type DetectResult = Pick<
   RunSummary,
-  'sourceRows' | 'newRows' | 'reconsidered' | 'duplicateKeys' | 'nullKeys' | 'baselineRows' | 'skippedAlreadySent' | 'fullScan'
+  'sourceRows' | 'newRows' | 'reconsidered' | 'duplicateKeys' | 'nullKeys' | 'oversizedKeys' | 'baselineRows' | 'skippedAlreadySent' | 'fullScan'
 >;
 
 export interface ClaimResult {

@@ -55,6 +55,8 @@ function summary(runId: number, status: RunSummary['status'], error: string | nu
     reconsidered: 0,
     duplicateKeys: 0,
     nullKeys: 0,
+    oversizedKeys: 0,
+    vanishedRows: 0,
     baselineRows: 0,
     retriedRows: 0,
     sent: 0,
@@ -65,6 +67,7 @@ function summary(runId: number, status: RunSummary['status'], error: string | nu
     inDoubt: 0,
     watermarkBefore: null,
     watermarkAfter: null,
+    warnings: [],
   };
 }
 
@@ -84,7 +87,7 @@ function stubs(script: Script, recorder: Recorder): StubActivities {
     },
     detectNewRows(input): Promise<DetectResult> {
       record('detectNewRows', input);
-      return Promise.resolve({ sourceRows: total, newRows: total, reconsidered: 0, duplicateKeys: 0, nullKeys: 0, baselineRows: 0, skippedAlreadySent: 0, fullScan: true });
+      return Promise.resolve({ sourceRows: total, newRows: total, reconsidered: 0, duplicateKeys: 0, nullKeys: 0, oversizedKeys: 0, baselineRows: 0, skippedAlreadySent: 0, fullScan: true });
     },
     claimBatch(input): Promise<ClaimResult> {
       record('claimBatch', input);

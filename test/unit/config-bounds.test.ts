@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CredentialsError, resolveCredentials } from '../../src/config/credentials.ts';
 import { activationConfigSchema, destinationConfigSchema, parseConfigs, type ConfigIssue } from '../../src/domain/index.ts';
 
 // Raw input, as read from a configuration file: bounds are what the schemas are for.
@@ -194,5 +195,128 @@ describe('alerts', () => {
 
   it.each([0, 0.5, 1])('accepts rejectedShareAbove %s', (rejectedShareAbove) => {
     expectValid(parseConfigs(destination({ alerts: { webhookUrlEnv: 'SLACK_WEBHOOK_URL', rejectedShareAbove } }), activation()));
+  });
+});
+
+describe('credential and webhook variable names', () => {
+  const credentials = (grant: 'client_credentials' | 'password', names: Record<string, string>) => destination({ credentials: { grant, ...names } });
+  const only = (what: string) => `; name a variable that holds only ${what}`;
+
+  it('takes the defaults, the fake-free TRUSTPILOT_* names and names of your own', () => {
+    expectValid(parseConfigs(destination(), activation()));
+    expectValid(parseConfigs(credentials('client_credentials', { apiKeyEnv: 'ACME_TP_KEY', apiSecretEnv: 'ACME_TP_SECRET', businessUserIdEnv: 'ACME_TP_USER_ID' }), activation()));
+    expectValid(
+      parseConfigs(
+        credentials('password', { apiKeyEnv: 'TRUSTPILOT_API_KEY', apiSecretEnv: 'TRUSTPILOT_API_SECRET', usernameEnv: 'TRUSTPILOT_USERNAME', passwordEnv: 'TRUSTPILOT_PASSWORD', businessUserIdEnv: 'TRUSTPILOT_BUSINESS_USER_ID' }),
+        activation(),
+      ),
+    );
+  });
+
+  it('says why DATABASE_URL may not be the API key, at the path that names it', () => {
+    const issue = issueAt(parseConfigs(credentials('client_credentials', { apiKeyEnv: 'DATABASE_URL' }), activation()), 'destination.credentials.apiKeyEnv');
+    expect(issue.message).toBe(`DATABASE_URL holds the app database's URL${only('the API key')}`);
+  });
+
+  it.each([
+    ['WAREHOUSE_DATABASE_URL', "holds the warehouse reader's database URL"],
+    ['ANALYTICS_DATABASE_URL', 'holds a database URL'],
+    ['WAREHOUSE_ADMIN_PASSWORD', 'configures the warehouse connection'],
+    ['TEMPORAL_ADDRESS', 'sets the Temporal server address'],
+    ['TEMPORAL_TLS_CLIENT_KEY', 'configures the Temporal connection'],
+    ['DATABASE_POOL_SIZE', "sets the app database's pool size"],
+    ['METRICS_BIND_ADDRESS', 'sets the metrics endpoint address'],
+    ['LOG_LEVEL', "sets the app's log level"],
+    ['SCAN_MAX_ROWS', 'sets a limit of segment scans'],
+    ['TRUSTPILOT_API_URL', "holds Trustpilot's OAuth host"],
+    ['TRUSTPILOT_INVITATIONS_API_URL', "holds Trustpilot's invitations host"],
+    ['TRUSTPILOT_DEV_DATA_DIR', 'sets where npm start keeps its data'],
+    ['FAKE_TRUSTPILOT_PORT', 'configures the fake Trustpilot server'],
+    ['PGPASSWORD', "is one of libpq's connection settings"],
+    ['PGSERVICEFILE', "is one of libpq's connection settings"],
+    ['PATH', 'is set by the system or the runtime'],
+    ['HOME', 'is set by the system or the runtime'],
+    ['NODE_OPTIONS', 'configures the Node.js runtime'],
+    ['POSTGRES_PASSWORD', "names a database's setting"],
+    ['APP_DB_PASSWORD', "names a database's setting"],
+    ['AWS_SECRET_ACCESS_KEY', "holds another service's credentials"],
+    ['TRUSTPILOT_PASSWORD', 'holds the Trustpilot password'],
+  ])('refuses %s as the API secret: it %s', (name, purpose) => {
+    const issue = issueAt(parseConfigs(credentials('client_credentials', { apiSecretEnv: name }), activation()), 'destination.credentials.apiSecretEnv');
+    expect(issue.message).toContain(`${name} ${purpose}`);
+    expect(issue.message).toMatch(/; name a variable that holds only the API secret$/);
+  });
+
+  it.each([
+    ['ACME_TP_URL', '_URL'],
+    ['ACME_TP_URI', '_URI'],
+    ['ACME_TP_DSN', '_DSN'],
+  ])('refuses a credential name ending in an address suffix: %s', (name, suffix) => {
+    const issue = issueAt(parseConfigs(credentials('password', { passwordEnv: name }), activation()), 'destination.credentials.passwordEnv');
+    expect(issue.message).toBe(`${name} ends in ${suffix}, as variables holding addresses (often with a password, like database URLs) do${only('the Trustpilot password')}`);
+  });
+
+  it('refuses a _FILE name and says how the _FILE form is meant to be used', () => {
+    const issue = issueAt(parseConfigs(credentials('password', { usernameEnv: 'ACME_TP_USER_FILE' }), activation()), 'destination.credentials.usernameEnv');
+    expect(issue.message).toBe(
+      'ACME_TP_USER_FILE ends in _FILE, which the reader adds itself: name ACME_TP_USER and set ACME_TP_USER_FILE to the path of a file holding the Trustpilot username',
+    );
+  });
+
+  it('refuses a TRUSTPILOT_* credential variable in another role (the password as a business user id)', () => {
+    const issue = issueAt(parseConfigs(credentials('password', { businessUserIdEnv: 'TRUSTPILOT_PASSWORD' }), activation()), 'destination.credentials.businessUserIdEnv');
+    expect(issue.message).toBe(`TRUSTPILOT_PASSWORD holds the Trustpilot password${only('the business user id')}`);
+  });
+
+  it('refuses names that are not names, or too long to be one, without echoing them', () => {
+    for (const name of ['database_url', 'DATABASE-URL', '1KEY', '', `K${'X'.repeat(100)}`]) {
+      const issue = issueAt(parseConfigs(credentials('client_credentials', { apiKeyEnv: name }), activation()), 'destination.credentials.apiKeyEnv');
+      expect(issue.message).toContain('NAME of an environment variable');
+      if (name !== '') expect(issue.message).not.toContain(name);
+    }
+  });
+
+  it('reports every refused name of one destination at once', () => {
+    const issues = issuesOf(parseConfigs(credentials('client_credentials', { apiKeyEnv: 'DATABASE_URL', apiSecretEnv: 'PGPASSWORD', businessUserIdEnv: 'HOME' }), activation()));
+    expect(issues.map((issue) => issue.path)).toEqual(['destination.credentials.apiKeyEnv', 'destination.credentials.apiSecretEnv', 'destination.credentials.businessUserIdEnv']);
+  });
+
+  it.each(['SLACK_WEBHOOK_URL', 'ALERT_WEBHOOK_URL', 'OPS_ALERT_WEBHOOK'])('takes %s as the webhook URL variable', (name) => {
+    expectValid(parseConfigs(destination({ alerts: { webhookUrlEnv: name } }), activation({ alerts: { webhookUrlEnv: name } })));
+  });
+
+  it.each([
+    ['DATABASE_URL', "DATABASE_URL holds the app database's URL"],
+    ['WAREHOUSE_DATABASE_URL', "WAREHOUSE_DATABASE_URL holds the warehouse reader's database URL"],
+    ['REPORTING_DATABASE_URL', 'REPORTING_DATABASE_URL holds a database URL'],
+    ['REDIS_URL', "REDIS_URL names a database's setting"],
+    ['TRUSTPILOT_API_URL', "TRUSTPILOT_API_URL holds Trustpilot's OAuth host"],
+    ['TRUSTPILOT_API_KEY', 'TRUSTPILOT_API_KEY holds the API key'],
+    ['TEMPORAL_ADDRESS', 'TEMPORAL_ADDRESS sets the Temporal server address'],
+    ['PGHOST', "PGHOST is one of libpq's connection settings (PGPASSWORD is a database password)"],
+    ['PATH', 'PATH is set by the system or the runtime for its own use'],
+  ])('refuses %s as the webhook URL variable, on the destination and on the activation', (name, why) => {
+    const onDestination = issueAt(parseConfigs(destination({ alerts: { webhookUrlEnv: name } }), activation()), 'destination.alerts.webhookUrlEnv');
+    expect(onDestination.message).toBe(`${why}${only('the webhook URL')}`);
+    const onActivation = issueAt(parseConfigs(destination(), activation({ alerts: { webhookUrlEnv: name } })), 'activation.alerts.webhookUrlEnv');
+    expect(onActivation.message).toBe(`${why}${only('the webhook URL')}`);
+  });
+
+  it('refuses a webhook variable ending in _DSN or _FILE', () => {
+    expect(issueAt(parseConfigs(destination({ alerts: { webhookUrlEnv: 'SENTRY_DSN' } }), activation()), 'destination.alerts.webhookUrlEnv').message).toMatch(/^SENTRY_DSN ends in _DSN/);
+    expect(issueAt(parseConfigs(destination({ alerts: { webhookUrlEnv: 'SLACK_WEBHOOK_URL_FILE' } }), activation()), 'destination.alerts.webhookUrlEnv').message).toMatch(
+      /^SLACK_WEBHOOK_URL_FILE ends in _FILE, which the reader adds itself: name SLACK_WEBHOOK_URL/,
+    );
+  });
+
+  it('the worker refuses to read such a variable even for a destination that bypassed the schema', () => {
+    const parsed = destinationConfigSchema.parse(destination());
+    const bypassed = { ...parsed, credentials: { grant: 'client_credentials' as const, apiKeyEnv: 'DATABASE_URL', apiSecretEnv: 'TP_SECRET', businessUserIdEnv: 'TP_USER' } };
+    const env = { DATABASE_URL: 'postgres://app:s3cret@db/app', TP_SECRET: 'secret', TP_USER: 'user' };
+    expect(() => resolveCredentials(bypassed, env)).toThrow(CredentialsError);
+    expect(() => resolveCredentials(bypassed, env)).toThrow(/DATABASE_URL holds the app database's URL/);
+    expect(() => resolveCredentials(bypassed, env)).not.toThrow(/s3cret/);
+    const fine = { ...bypassed, credentials: { ...bypassed.credentials, apiKeyEnv: 'TP_KEY' } };
+    expect(resolveCredentials(fine, { ...env, TP_KEY: 'key' })).toMatchObject({ apiKey: 'key', apiSecret: 'secret', businessUserId: 'user' });
   });
 });

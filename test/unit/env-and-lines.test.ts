@@ -119,6 +119,8 @@ function run(overrides: Partial<RunSummary> = {}): RunSummary {
     reconsidered: 0,
     duplicateKeys: 0,
     nullKeys: 0,
+    oversizedKeys: 0,
+    vanishedRows: 0,
     baselineRows: 0,
     retriedRows: 0,
     sent: 8,
@@ -129,6 +131,7 @@ function run(overrides: Partial<RunSummary> = {}): RunSummary {
     inDoubt: 0,
     watermarkBefore: null,
     watermarkAfter: null,
+    warnings: [],
     ...overrides,
   };
 }

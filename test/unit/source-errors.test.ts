@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { SourceError, toSourceError, type SourceErrorContext } from '../../src/source/errors.ts';
+import { SourceError, configTextOf, errorContextFor, toSourceError, type SourceErrorContext } from '../../src/source/errors.ts';
 import { activationConfigSchema } from '../../src/domain/index.ts';
+import { conditionName } from '../../src/domain/sqlstate.ts';
+import { SQLSTATE_CONDITION_NAMES } from '../../src/domain/sqlstate-names.ts';
 
 const context: SourceErrorContext = { subject: "activation 'orders'", statementTimeout: '5m' };
+/** An activation whose query names the objects the tests' messages name. */
+const configured: SourceErrorContext = { ...context, configText: 'select order_id, emial from shop.ordrs join orders using (order_id)' };
 
 /** An error as node-postgres builds it from the server's ErrorResponse. */
 function serverError(code: string, message: string, origin: { file?: string; routine?: string } = {}): Error {
@@ -18,7 +22,7 @@ const PERSONAL_VALUE = 'Zoë Ångström';
 
 describe('toSourceError: configuration problems the server describes', () => {
   it('is permanent for an undefined table (42P01) and names the relation', () => {
-    const error = toSourceError(serverError('42P01', 'relation "shop.ordrs" does not exist', { file: 'parse_relation.c', routine: 'parserOpenTable' }), context);
+    const error = toSourceError(serverError('42P01', 'relation "shop.ordrs" does not exist', { file: 'parse_relation.c', routine: 'parserOpenTable' }), configured);
     expect(error).toBeInstanceOf(SourceError);
     expect(error.kind).toBe('permanent');
     expect(error.sqlState).toBe('42P01');
@@ -28,7 +32,7 @@ describe('toSourceError: configuration problems the server describes', () => {
   });
 
   it('is permanent for a missing grant (42501) and advises granting the reader role SELECT', () => {
-    const error = toSourceError(serverError('42501', 'permission denied for table orders', { file: 'aclchk.c', routine: 'aclcheck_error' }), context);
+    const error = toSourceError(serverError('42501', 'permission denied for table orders', { file: 'aclchk.c', routine: 'aclcheck_error' }), configured);
     expect(error.kind).toBe('permanent');
     expect(error.message).toContain('the reader role may not read the segment');
     expect(error.message).toContain('permission denied for table orders');
@@ -37,7 +41,7 @@ describe('toSourceError: configuration problems the server describes', () => {
   });
 
   it('is permanent for an undefined column (42703) and shows the server text', () => {
-    const error = toSourceError(serverError('42703', 'column "emial" does not exist', { file: 'parse_relation.c', routine: 'errorMissingColumn' }), context);
+    const error = toSourceError(serverError('42703', 'column "emial" does not exist', { file: 'parse_relation.c', routine: 'errorMissingColumn' }), configured);
     expect(error.kind).toBe('permanent');
     expect(error.message).toContain('column "emial" does not exist');
   });
@@ -212,5 +216,217 @@ describe('toSourceError: anything else', () => {
   it('returns a SourceError unchanged', () => {
     const original = new SourceError('already classified', 'permanent', '42P01');
     expect(toSourceError(original, context)).toBe(original);
+  });
+});
+
+describe('toSourceError: server text only in known forms naming configured names', () => {
+  /** A marketer's query, as an activation configures it, with the mapping of its columns. */
+  const activation = activationConfigSchema.parse({
+    id: 'orders',
+    destinationId: 'acme',
+    source: {
+      kind: 'query',
+      sql: `select o.order_id, o.customer_email, lower(o.customer_name) as customer_name, nextval('shop.invitations') as n
+              from shop.orders o join app.ledger l on true -- only zoe's orders
+             where o.status = 'shipped' and pg_read_file('x') is not null`,
+    },
+    primaryKey: 'order_id',
+    mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id', locale: 'Mixed Case' },
+    schedule: { every: '1h' },
+  });
+  const queried = errorContextFor(activation, { subject: "activation 'orders'" });
+
+  // Real messages of Postgres 14 and 18 for queries that put a row's value where a name goes.
+  it.each([
+    ['42704', 'unrecognized configuration parameter "bob@example.com"', 'guc.c', 'bob@example.com'], // current_setting(customer_email)
+    ['3F000', 'schema "bob@example" does not exist', 'namespace.c', 'bob@example'], // customer_email::regclass
+    ['42P01', 'relation "bob@example.com" does not exist', 'namespace.c', 'bob@example.com'],
+    ['42601', 'syntax error at or near "Ångström"', 'scan.l', 'Ångström'], // customer_name::regproc
+    ['42703', 'column "zoë" does not exist', 'parse_relation.c', 'zoë'], // query_to_xml('select ' || customer_name, ...)
+    ['42704', 'type "zoë" does not exist', 'parse_type.c', 'zoë'], // customer_name::regtype
+    ['3F000', 'schema "zoë" does not exist', 'regproc.c', 'zoë'], // customer_name::regnamespace
+    ['42883', 'function "zoë" does not exist', 'regproc.c', 'zoë'],
+    ['42883', 'function bob(integer) does not exist', 'regproc.c', 'bob('], // customer_name::regprocedure
+    ['42501', 'permission denied for large object 12345', 'aclchk.c', '12345'], // lo_get(customer_id)
+    ['42P01', 'relation "12345" does not exist', 'namespace.c', '12345'],
+    ['42501', 'permission denied to set parameter "bob@example.com"', 'guc.c', 'bob@example.com'],
+    ['25006', 'cannot execute Bob Smith in a read-only transaction', 'utility.c', 'Bob Smith'],
+    // A value that equals a keyword of the query: keywords are not names.
+    ['42601', 'syntax error at or near "select"', 'scan.l', 'select'],
+    ['42P01', 'relation "from" does not exist', 'namespace.c', 'from'],
+    ['42P01', 'relation "where" does not exist', 'namespace.c', 'where'],
+    // A value that equals a string constant or a word of a comment of the query: those name nothing.
+    ['42P01', 'relation "shipped" does not exist', 'namespace.c', 'shipped'],
+    ['42P01', 'relation "zoe" does not exist', 'namespace.c', 'zoe'],
+    ['42P01', 'relation "shop.invitations" does not exist', 'namespace.c', 'invitations'],
+    // Configured names around a value, or a value split by dots.
+    ['42P01', 'relation "shop.bob" does not exist', 'namespace.c', 'bob'],
+    ['42703', 'column o.bob does not exist', 'parse_relation.c', 'bob'],
+    ['0A000', 'cross-database references are not implemented: "bob.example.com"', 'namespace.c', 'bob'],
+    // Anything after a matching form, on another line, or around it.
+    ['42P01', 'relation "orders" does not exist\nbob@example.com', 'namespace.c', 'bob@example.com'],
+    ['42P01', 'bob@example.com: relation "orders" does not exist', 'namespace.c', 'bob@example.com'],
+    ['42P01', 'relation "orders" does not exist: bob@example.com', 'namespace.c', 'bob@example.com'],
+  ])('withholds %s %j: the value %j is not a configured name', (code, message, file, value) => {
+    const error = toSourceError(serverError(code, message, { file }), queried);
+    expect(error.message).not.toContain(value);
+    expect(error.message).not.toContain(message.split('\n')[0]);
+    expect(error.message).toContain(`SQLSTATE ${code} ${conditionName(code) ?? ''}`);
+    expect(error.message).toContain("the server's message is not shown");
+  });
+
+  it.each([
+    ['42P01', 'relation "shop.orders" does not exist', 'parse_relation.c'],
+    ['42P01', 'missing FROM-clause entry for table "o"', 'parse_relation.c'],
+    ['42703', 'column "customer_email" does not exist', 'parse_relation.c'],
+    ['42703', 'column o.status does not exist', 'parse_relation.c'],
+    ['42703', 'column src.Mixed Case does not exist', 'parse_relation.c'], // a mapped column the query lacks
+    ['42702', 'column reference "order_id" is ambiguous', 'parse_relation.c'],
+    ['3F000', 'schema "shop" does not exist', 'namespace.c'],
+    ['25006', 'cannot execute nextval() in a read-only transaction', 'utility.c'],
+    ['25006', 'cannot execute SELECT FOR UPDATE in a read-only transaction', 'utility.c'],
+    ['25006', 'cannot execute CREATE TABLE AS in a read-only transaction', 'utility.c'],
+    ['42883', 'function lower(integer) does not exist', 'parse_func.c'],
+    ['42883', 'function shop.orders(integer, unknown, timestamp with time zone, text[], "char") does not exist', 'parse_func.c'],
+    ['42883', 'function lower(customer_name => character varying) does not exist', 'parse_func.c'],
+    ['42883', 'operator does not exist: text = integer', 'parse_oper.c'],
+    ['42883', 'operator does not exist: timestamp with time zone - text', 'parse_oper.c'],
+    ['42883', 'operator does not exist: - text', 'parse_oper.c'],
+    ['42803', 'column "o.customer_email" must appear in the GROUP BY clause or be used in an aggregate function', 'parse_agg.c'],
+    ['42804', 'argument of WHERE must be type boolean, not type integer', 'parse_coerce.c'],
+    ['42804', 'CASE types text and integer cannot be matched', 'parse_coerce.c'],
+    ['42846', 'cannot cast type integer to point', 'parse_expr.c'],
+    ['0A000', 'cross-database references are not implemented: "app.shop.orders"', 'namespace.c'],
+    ['42601', 'syntax error at or near "customer_name"', 'scan.l'],
+    ['42601', 'syntax error at end of input', 'scan.l'],
+    ['42P10', 'for SELECT DISTINCT, ORDER BY expressions must appear in select list', 'parse_clause.c'],
+    ['55P03', 'canceling statement due to lock timeout', 'postgres.c'],
+    ['40P01', 'deadlock detected', 'deadlock.c'],
+  ])('shows %s %j: every name in it is configured', (code, message, file) => {
+    const error = toSourceError(serverError(code, message, { file }), queried);
+    expect(error.message).toBe(`activation 'orders': ${message} (SQLSTATE ${code} ${conditionName(code) ?? ''})`);
+  });
+
+  it('compares names case-insensitively and reads quoted parts', () => {
+    const quoted = { ...context, configText: 'select * from "Shop"."Orders"' };
+    for (const message of ['relation "Shop.Orders" does not exist', 'relation "shop.orders" does not exist']) {
+      expect(toSourceError(serverError('42P01', message, { file: 'namespace.c' }), quoted).message).toContain(message);
+    }
+    const signature = 'function "Shop"."Orders"(integer) does not exist';
+    expect(toSourceError(serverError('42883', signature, { file: 'parse_func.c' }), quoted).message).toContain(signature);
+  });
+
+  it('withholds a name the configuration does not use, and every name when there is no configuration', () => {
+    const missing = toSourceError(serverError('42P01', 'relation "shop.customers" does not exist', { file: 'namespace.c' }), queried);
+    expect(missing.message).not.toContain('customers');
+    expect(missing.message).toContain('SQLSTATE 42P01 undefined_table');
+    const unconfigured = toSourceError(serverError('42P01', 'relation "shop.orders" does not exist', { file: 'namespace.c' }), context);
+    expect(unconfigured.message).not.toContain('shop.orders');
+    expect(unconfigured.message).toContain('the warehouse could not run the query');
+  });
+
+  it('withholds a syntax error near a keyword, which could be a value parsed as SQL', () => {
+    const error = toSourceError(serverError('42601', 'syntax error at or near "from"', { file: 'scan.l' }), queried);
+    expect(error.message).toBe(
+      "activation 'orders': the segment's SQL has a syntax error (SQLSTATE 42601 syntax_error; the server's message is not shown, as it may quote row values)",
+    );
+  });
+
+  it('withholds a RAISE even when its text has a known form and configured names', () => {
+    const error = toSourceError(serverError('42P01', 'relation "shop.orders" does not exist', { file: 'pl_exec.c', routine: 'exec_stmt_raise' }), queried);
+    expect(error.message).not.toContain('shop.orders');
+    expect(error.message).toContain("the segment's SQL raised an exception");
+  });
+
+  it('shows fixed server texts without any configuration', () => {
+    const error = toSourceError(serverError('42501', 'permission denied to terminate process', { file: 'signalfuncs.c' }), context);
+    expect(error.message).toContain('the reader role may not read the segment: permission denied to terminate process (SQLSTATE 42501');
+  });
+
+  it('says a withheld 25006 was a write in a read-only transaction', () => {
+    const error = toSourceError(serverError('25006', 'cannot execute lo_from_bytea() in a read-only transaction', { file: 'utility.c' }), context);
+    expect(error.kind).toBe('permanent');
+    expect(error.message).not.toContain('lo_from_bytea');
+    expect(error.message).toContain('read-only transaction (SQLSTATE 25006 read_only_sql_transaction;');
+  });
+});
+
+describe('toSourceError: insufficient privilege (42501)', () => {
+  it('names the reader role to grant when it is known', () => {
+    const error = toSourceError(serverError('42501', 'permission denied for schema app', { file: 'aclchk.c', routine: 'aclcheck_error' }), {
+      ...context,
+      configText: 'select * from app.ledger',
+      readerRole: 'trustpilot_segment_reader',
+    });
+    expect(error.message).toBe(
+      "activation 'orders': the reader role may not read the segment: permission denied for schema app (SQLSTATE 42501 insufficient_privilege); " +
+        'GRANT the role "trustpilot_segment_reader" SELECT on the source (see `cli reader-sql`)',
+    );
+  });
+
+  it('says permission was denied, with the advice, when the text is withheld', () => {
+    const error = toSourceError(serverError('42501', 'permission denied for table secret_customers', { file: 'aclchk.c' }), context);
+    expect(error.message).toBe(
+      "activation 'orders': the reader role may not read the segment: permission denied (SQLSTATE 42501 insufficient_privilege; " +
+        "the server's message is not shown, as it may quote row values); GRANT it SELECT on the source (see `cli reader-sql`)",
+    );
+  });
+});
+
+describe('condition names', () => {
+  it('knows every SQLSTATE of Postgres 14 to 18, by name', () => {
+    expect(SQLSTATE_CONDITION_NAMES.size).toBeGreaterThanOrEqual(260);
+    expect(conditionName('42704')).toBe('undefined_object');
+    expect(conditionName('25P04')).toBe('transaction_timeout');
+    expect(conditionName('58P03')).toBe('file_name_too_long');
+    expect(conditionName('HV00N')).toBe('fdw_unable_to_establish_connection');
+    expect(conditionName('ZZ999')).toBeUndefined();
+  });
+
+  it.each([...SQLSTATE_CONDITION_NAMES])('names %s %s in the message', (code, name) => {
+    const error = toSourceError(serverError(code, `no ${PERSONAL_VALUE}`, { file: 'elog.c' }), context);
+    expect(error.sqlState).toBe(code);
+    expect(error.message).toContain(`SQLSTATE ${code} ${name}`);
+    expect(error.message).not.toContain(PERSONAL_VALUE);
+  });
+});
+
+describe('configTextOf and errorContextFor', () => {
+  const base = {
+    id: 'orders',
+    destinationId: 'acme',
+    primaryKey: ['order_id', 'line_no'],
+    cursor: { column: 'updated_at' },
+    mapping: { consumerName: 'name', consumerEmail: 'Email "Address"', referenceNumber: 'order_id', productSkus: 'sku' },
+    products: { mode: 'per_row' },
+    schedule: { every: '1h' },
+  };
+
+  it('lists the source table, key, cursor and mapped columns as quoted identifiers', () => {
+    const activation = activationConfigSchema.parse({ ...base, source: { kind: 'table', schema: 'shop', name: 'orders' } });
+    const text = configTextOf(activation);
+    for (const name of ['"shop"', '"orders"', '"order_id"', '"line_no"', '"updated_at"', '"name"', '"Email ""Address"""', '"sku"', '"src"']) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it("adds a query's text after the names, so a comment left open at its end hides none of them", () => {
+    const activation = activationConfigSchema.parse({ ...base, source: { kind: 'query', sql: 'select * from shop.orders -- all of them' } });
+    const text = configTextOf(activation);
+    expect(text.endsWith('\nselect * from shop.orders -- all of them')).toBe(true);
+    const error = toSourceError(serverError('42703', 'column src.sku does not exist', { file: 'parse_relation.c' }), errorContextFor(activation, { subject: 's' }));
+    expect(error.message).toContain('column src.sku does not exist');
+  });
+
+  it("builds the whole context, with the activation's statement timeout unless another is given", () => {
+    const activation = activationConfigSchema.parse({ ...base, source: { kind: 'view', schema: 'shop', name: 'v' }, statementTimeout: '10m' });
+    expect(errorContextFor(activation, { subject: 's', readerRole: 'reader', urlVariable: 'URL' })).toEqual({
+      subject: 's',
+      readerRole: 'reader',
+      urlVariable: 'URL',
+      statementTimeout: '10m',
+      configText: configTextOf(activation),
+    });
+    expect(errorContextFor(activation, { subject: 's', statementTimeout: '1m' }).statementTimeout).toBe('1m');
   });
 });

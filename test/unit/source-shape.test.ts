@@ -99,7 +99,7 @@ function maskOf(compiledSql: string): string {
 
 /** A time key part: its ISO form when finite, its own text ('infinity') otherwise. */
 function finite(column: string, iso: string): string {
-  return `case when isfinite("src"."${column}") then ${iso} else "src"."${column}"::text end`;
+  return `case when pg_catalog.isfinite("src"."${column}") then ${iso} else "src"."${column}"::text end`;
 }
 
 describe('rowKeyExpression: one key column', () => {
@@ -123,18 +123,18 @@ describe('rowKeyExpression: one key column', () => {
 
   it('reads a timestamptz key as ISO with milliseconds in UTC', () => {
     const compiled = compile(rowKeyExpression([col('placed_at', 'timestamptz')]));
-    expect(compiled.sql).toBe(finite('placed_at', `to_char("src"."placed_at" at time zone 'UTC', ${ISO_MILLIS_MASK})`));
+    expect(compiled.sql).toBe(finite('placed_at', `pg_catalog.to_char("src"."placed_at" at time zone 'UTC', ${ISO_MILLIS_MASK})`));
     expect(compiled.parameters).toEqual([]);
   });
 
   it('reads a timestamp without time zone as ISO with milliseconds, its wall time taken as UTC', () => {
     const compiled = compile(rowKeyExpression([col('placed_at', 'timestamp')]));
-    expect(compiled.sql).toBe(finite('placed_at', `to_char("src"."placed_at", ${ISO_MILLIS_MASK})`));
+    expect(compiled.sql).toBe(finite('placed_at', `pg_catalog.to_char("src"."placed_at", ${ISO_MILLIS_MASK})`));
   });
 
   it('reads a date key as the ISO form of its UTC midnight', () => {
     const compiled = compile(rowKeyExpression([col('placed_on', 'date')]));
-    expect(compiled.sql).toBe(finite('placed_on', `to_char("src"."placed_on", ${DATE_MASK})`));
+    expect(compiled.sql).toBe(finite('placed_on', `pg_catalog.to_char("src"."placed_on", ${DATE_MASK})`));
   });
 
   it('spells timestamps exactly as Date.toISOString() does, which is what earlier versions recorded', () => {
@@ -186,7 +186,7 @@ describe('rowKeyExpression: composite keys', () => {
     const compiled = compile(rowKeyExpression([shopId, placedAt]));
     expect(compiled.sql).toBe(
       'case when "src"."shop_id" is null or "src"."placed_at" is null then null else ' +
-        `'[' || concat_ws(',', to_json("src"."shop_id"::text)::text, to_json(${finite('placed_at', `to_char("src"."placed_at" at time zone 'UTC', ${ISO_MILLIS_MASK})`)})::text) || ']' end`,
+        `'[' || pg_catalog.concat_ws(',', pg_catalog.to_json("src"."shop_id"::text)::text, pg_catalog.to_json(${finite('placed_at', `pg_catalog.to_char("src"."placed_at" at time zone 'UTC', ${ISO_MILLIS_MASK})`)})::text) || ']' end`,
     );
     expect(compiled.parameters).toEqual([]);
   });
@@ -194,7 +194,7 @@ describe('rowKeyExpression: composite keys', () => {
   it('renders each part exactly as the same column would be rendered as a one-column key', () => {
     const compiled = compile(rowKeyExpression([shopId, placedAt, orderRef])).sql;
     for (const part of [shopId, placedAt, orderRef]) {
-      expect(compiled).toContain(`to_json(${compile(rowKeyExpression([part])).sql})::text`);
+      expect(compiled).toContain(`pg_catalog.to_json(${compile(rowKeyExpression([part])).sql})::text`);
     }
   });
 
@@ -206,7 +206,7 @@ describe('rowKeyExpression: composite keys', () => {
 
   it('joins the parts without spaces, as JSON.stringify(values.map(String)) does', () => {
     const compiled = compile(rowKeyExpression([orderRef, shopId])).sql;
-    expect(compiled).toContain(`'[' || concat_ws(',', `);
+    expect(compiled).toContain(`'[' || pg_catalog.concat_ws(',', `);
     expect(compiled).toContain(`) || ']' end`);
     expect(compiled).not.toMatch(/concat_ws\(', '/);
   });
@@ -214,11 +214,11 @@ describe('rowKeyExpression: composite keys', () => {
   it('quotes dotted, quoted and capitalised names as single identifiers in a composite key too', () => {
     const compiled = compile(rowKeyExpression([col('Shop.Id', 'int4'), col('ref "x"', 'text')])).sql;
     expect(compiled).toContain('"src"."Shop.Id" is null or "src"."ref ""x""" is null');
-    expect(compiled).toContain('to_json("src"."Shop.Id"::text)::text, to_json("src"."ref ""x"""::text)::text');
+    expect(compiled).toContain('pg_catalog.to_json("src"."Shop.Id"::text)::text, pg_catalog.to_json("src"."ref ""x"""::text)::text');
   });
 
   it('makes the whole key NULL when a non-NULL part has no text (an infinite timestamp), rather than dropping that part', () => {
-    // to_char() of 'infinity' is NULL and concat_ws() skips NULL arguments: unless the NULL guard
+    // pg_catalog.to_char() of 'infinity' is NULL and pg_catalog.concat_ws() skips NULL arguments: unless the NULL guard
     // covers the rendered part (or infinities are given a text), ('1', infinity) becomes '["1"]',
     // a one-element key for a two-column primary key, which rowKeyParts then refuses.
     const compiled = compile(rowKeyExpression([shopId, placedAt])).sql;
@@ -232,7 +232,7 @@ describe('rowKeyExpression: composite keys', () => {
 describe('fingerprintExpression', () => {
   it('hashes the mapped columns as one row value, in the order given', () => {
     const compiled = compile(fingerprintExpression(['consumer_email', 'consumer_name', 'order_ref']));
-    expect(compiled.sql).toBe('md5(row("src"."consumer_email", "src"."consumer_name", "src"."order_ref")::text)');
+    expect(compiled.sql).toBe('pg_catalog.md5(row("src"."consumer_email", "src"."consumer_name", "src"."order_ref")::text)');
     expect(compiled.parameters).toEqual([]);
   });
 
@@ -243,7 +243,7 @@ describe('fingerprintExpression', () => {
   });
 
   it('quotes dotted, quoted and capitalised column names as single identifiers', () => {
-    expect(compile(fingerprintExpression(['Buyer.Email', 'say "hi"'])).sql).toBe('md5(row("src"."Buyer.Email", "src"."say ""hi""")::text)');
+    expect(compile(fingerprintExpression(['Buyer.Email', 'say "hi"'])).sql).toBe('pg_catalog.md5(row("src"."Buyer.Email", "src"."say ""hi""")::text)');
   });
 });
 
@@ -303,7 +303,7 @@ describe('keyLookupCondition', () => {
 
   it('compares a timestamp key on the exact row key only, as its text does not cast back to an equal value', () => {
     const compiled = compile(keyLookupCondition([col('placed_at', 'timestamptz')], ['2024-05-01T10:00:00.000Z']));
-    expect(compiled.sql).toBe(`${finite('placed_at', `to_char("src"."placed_at" at time zone 'UTC', ${ISO_MILLIS_MASK})`)} = any($1::text[])`);
+    expect(compiled.sql).toBe(`${finite('placed_at', `pg_catalog.to_char("src"."placed_at" at time zone 'UTC', ${ISO_MILLIS_MASK})`)} = any($1::text[])`);
     expect(compiled.parameters).toEqual([['2024-05-01T10:00:00.000Z']]);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyResponse, classifyTransportFailure, parseRetryAfter, TrustpilotError, WITHHELD } from '../../src/trustpilot/index.ts';
+import { NOT_RECOGNISED } from '../../src/trustpilot/withhold.ts';
 
 const noHeaders = new Headers();
 const json = (value: unknown): string => JSON.stringify(value);
@@ -35,8 +36,9 @@ describe('classifyResponse', () => {
     ]],
     ['errors array of strings', { errors: ['first problem', 'second problem'] }, [{ message: 'first problem' }, { message: 'second problem' }]],
     ['top-level array', [{ property: 'referenceNumber', error: 'too long' }], [{ field: 'referenceNumber', message: 'too long' }]],
-    ['details as a string', { details: 'something odd' }, [{ message: 'something odd' }]],
-    ['details with junk entries', { details: [null, 3, { field: 'x' }, { message: 'kept' }] }, [{ message: 'kept' }]],
+    // Free text outside the validation vocabulary is not kept, however it is shaped.
+    ['details as a string', { details: 'something odd' }, [{ message: NOT_RECOGNISED }]],
+    ['details with junk entries', { details: [null, 3, { field: 'x' }, { message: 'kept' }] }, [{ message: NOT_RECOGNISED }]],
   ])('400 details are parsed defensively: %s', (_label, body, expected) => {
     const error = classifyResponse(400, noHeaders, json(body));
     expect(error.kind).toBe('rejected');
@@ -44,13 +46,15 @@ describe('classifyResponse', () => {
   });
 
   it.each(['', 'not json at all', '<html><body>Bad Request</body></html>', '{"truncated": ', 'null', '[]', '"a string"'])(
-    '400 with an unparseable or odd body is still rejected and keeps the raw text: %j',
+    '400 with an unparseable or odd body is still rejected and keeps the raw text when it is plain: %j',
     (body) => {
       const error = classifyResponse(400, noHeaders, body);
       expect(error.kind).toBe('rejected');
       expect(error.status).toBe(400);
       expect(error.details).toBeUndefined();
-      if (body) expect(error.responseText).toBe(body);
+      // Markup and other non-vocabulary text cannot be told apart from an encoded value.
+      if (body.startsWith('<') || body.startsWith('{')) expect(error.responseText).toBe(NOT_RECOGNISED);
+      else if (body) expect(error.responseText).toBe(body);
       else expect(error.responseText).toBeUndefined();
     },
   );
@@ -261,8 +265,13 @@ describe('server text in errors', () => {
   it('decides on the whole body before truncating, so a value cut in half cannot survive', () => {
     const text = `${'a '.repeat(1020)}jane.doe@example.com`;
     expect(classifyResponse(400, noHeaders, text, { sentValues: sent }).responseText).toBe(WITHHELD);
-    const harmless = classifyResponse(400, noHeaders, 'x'.repeat(5000)).responseText!;
+    expect(classifyResponse(503, noHeaders, text, { sentValues: sent }).responseText).toBe(WITHHELD);
+    // Below 500 only plain validation text is kept at all; a server error page is kept, cut to size.
+    expect(classifyResponse(400, noHeaders, 'x'.repeat(5000)).responseText).toBe(NOT_RECOGNISED);
+    const harmless = classifyResponse(503, noHeaders, 'x'.repeat(5000)).responseText!;
     expect(harmless).toMatch(/^x{2048}… \[truncated 2952 chars\]$/);
+    const plain = classifyResponse(400, noHeaders, 'too long; '.repeat(500)).responseText!;
+    expect(plain).toMatch(/… \[truncated 2952 chars\]$/);
   });
 
   it('toJSON exposes only screened fields', () => {

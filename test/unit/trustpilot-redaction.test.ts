@@ -6,7 +6,16 @@ import { describe, expect, it } from 'vitest';
 import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
 import { parseErrorCode } from '../../src/trustpilot/errors.ts';
 import { classifyResponse, createTrustpilotClient, TokenCache, TrustpilotError, WITHHELD, type TrustpilotCredentials } from '../../src/trustpilot/index.ts';
-import { foldForMatching, SentValues, stringLeavesOf } from '../../src/trustpilot/withhold.ts';
+import { foldForMatching, NOT_RECOGNISED, SentValues, stringLeavesOf } from '../../src/trustpilot/withhold.ts';
+import {
+  forbiddenBusinessUserBody,
+  INVALID_ACCESS_TOKEN_BODY,
+  oauthErrorBody,
+  QUOTA_VIOLATION_BODY,
+  unknownBusinessUnitBody,
+  validationErrorBody,
+} from '../../src/fake-trustpilot/error-bodies.ts';
+import { validateInvitationRequest } from '../../src/fake-trustpilot/validation.ts';
 import { scriptedTransport, type ScriptedServer } from './scripted-transport.ts';
 
 const noHeaders = new Headers();
@@ -131,7 +140,7 @@ describe('classifyResponse: nothing of the request survives', () => {
 
   it('field names must look like property paths', () => {
     const error = classify400(json({ errors: { 'Zoë Li': ['is not valid'], 'serviceReviewInvitation.tags[0]': ['too long'], 'a b': ['odd'] } }));
-    expect(error.details).toEqual([{ message: 'is not valid' }, { field: 'serviceReviewInvitation.tags[0]', message: 'too long' }, { message: 'odd' }]);
+    expect(error.details).toEqual([{ message: 'is not valid' }, { field: 'serviceReviewInvitation.tags[0]', message: 'too long' }, { message: NOT_RECOGNISED }]);
   });
 
   it('keeps harmless server text in full', () => {
@@ -207,5 +216,240 @@ describe('the client treats every string it sent as quotable', () => {
     expect(error.errorCode).toBe('invalid_grant');
     expect(error.message).toBe(`Trustpilot rejected the API key/secret or username/password (400, errorCode invalid_grant): ${WITHHELD}`);
     expect(visibleText(error)).not.toMatch(/ops@/i);
+  });
+});
+
+describe('encoded echoes: base64, hex and spaced-out values', () => {
+  const email = 'bob.stone@example.com';
+  const name = 'Zoë Li';
+  const reference = 'ORDER-7731';
+  const sent = SentValues.of([email, name, reference]);
+  const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+  const base64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
+  const hex = (text: string): string => Buffer.from(text, 'utf8').toString('hex');
+  const pairs = (text: string, separator: string): string => (hex(text).match(/../g) ?? []).join(separator);
+
+  it.each([
+    ['standard base64 with padding', `invalid ${base64(name)}`],
+    ['standard base64 without padding', `invalid ${base64(email).replace(/=+$/, '')}`],
+    ['URL-safe base64', `invalid ${base64url(name)}`],
+    ['base64 glued to other letters', `id=x${base64(email)}`],
+    ['base64 of JSON quoting the email', base64(JSON.stringify({ consumerEmail: email }))],
+    ['base64 of a JSON-escaped name', base64(JSON.stringify({ name: 'Zo\u00eb Li' }).replace('ë', '\\u00eb'))],
+    ['lower-case hex', hex(email)],
+    ['upper-case hex', hex(reference).toUpperCase()],
+    ['hex glued to an odd prefix', `a${hex(name)}`],
+    ['hex pairs separated by spaces', pairs(name, ' ')],
+    ['hex pairs separated by colons', pairs(reference, ':')],
+    ['the email spaced out', 'b o b . s t o n e @ e x a m p l e . c o m'],
+    ['the email spaced out with wide gaps', 'b  o  b  .  s  t  o  n  e'],
+    ['the name spaced out', 'Z o ë   L i'],
+    ['the reference spaced out by its own hyphens', 'O-R-D-E-R-7-7-3-1'],
+    ['letters separated by dots', 'Z.o.e.L.i'],
+    ['letters separated by underscores', 'O_R_D_E_R_7_7_3_1'],
+    ['letters separated by asterisks', 'Z*o*ë'],
+  ])('%s is found', (_label, text) => {
+    expect(sent.quotedIn(text)).toBe(true);
+  });
+
+  it.each([
+    ['plain words that happen to be valid base64', 'Service temporarily unavailable'],
+    ['hex-looking words', 'deadbeef cafe facade'],
+    ['a correlation id', '0b6f6c1e-1111-2222-3333-444455556666'],
+    ['single letters in ordinary text', 'a b c'],
+  ])('%s are not taken for an echo', (_label, text) => {
+    expect(sent.quotedIn(text)).toBe(false);
+  });
+
+  it('an encoded address that was not sent still counts (anything email-shaped does)', () => {
+    expect(sent.quotedIn(`x ${base64('someone.else@elsewhere.org')}`)).toBe(true);
+    expect(sent.quotedIn(hex('someone.else@elsewhere.org'))).toBe(true);
+  });
+
+  it('stays fast with thousands of sent values against a large page full of base64-shaped words', () => {
+    const many = SentValues.of(Array.from({ length: 10_000 }, (_, i) => `customer${i}@mail${i % 50}.example`));
+    const page = `<html>${'<p>Gateway upstream connection timeout deadbeef</p>'.repeat(1300)}</html>`;
+    const startedAt = performance.now();
+    expect(many.quotedIn(page)).toBe(false);
+    expect(many.quotedIn(`${page} ${base64('customer77@mail27.example')}`)).toBe(true);
+    expect(performance.now() - startedAt).toBeLessThan(2_000);
+  });
+
+  describe('4xx answers: only plain validation text is kept', () => {
+    const sentValues = [email, name, reference, 'da-DK'];
+    const answer400 = (body: unknown): TrustpilotError => classifyResponse(400, noHeaders, json(body), { subject: 'the invitation', sentValues });
+
+    it.each([
+      ['base64', `Invalid consumerEmail ${base64(email)}`],
+      ['URL-safe base64 without padding', `Invalid consumerEmail ${base64url(email)}`],
+      ['hex', `Invalid consumerEmail ${hex(email)}`],
+      ['upper-case hex', `Invalid consumerEmail ${hex(email).toUpperCase()}`],
+      ['spaced out', 'Invalid consumerEmail b o b . s t o n e @ e x a m p l e . c o m'],
+      ['spaced out by dashes', 'Invalid consumerEmail b-o-b-s-t-o-n-e'],
+      ['a value no decoder knows', `Invalid consumerEmail ${[...email].reverse().join('')}`],
+      ['rot13', 'Invalid consumerEmail obo.fgbar@rknzcyr.pbz'],
+    ])('%s: the text is withheld, the field it names is kept', (_label, message) => {
+      const error = answer400({ message });
+      expect(error.message).toMatch(/^Trustpilot rejected the invitation \(400\): \[withheld: [^\]]+\] \(mentions consumerEmail\)$/);
+      expect(error.responseText).toMatch(/^\[withheld: /);
+      const visible = visibleText(error);
+      for (const leaked of ['bob', 'stone', 'example', base64(email).slice(0, 12), hex(email).slice(0, 12), 'b o b', 'fgbar']) {
+        expect(visible.toLowerCase()).not.toContain(leaked.toLowerCase());
+      }
+    });
+
+    it('a text that provably quotes a sent value says so; one that merely is not validation text says that', () => {
+      expect(answer400({ message: `consumerEmail ${base64(email)} is invalid` }).message).toContain(WITHHELD);
+      expect(answer400({ message: 'consumerEmail is invalid: olleh' }).message).toContain(NOT_RECOGNISED);
+    });
+
+    it.each([
+      ['Invalid locale', 'Invalid locale'],
+      ['locale is not supported', 'locale is not supported'],
+      ['consumerEmail must be a valid email address', 'consumerEmail must be a valid email address'],
+      ['The field ConsumerName is required.', 'The field ConsumerName is required.'],
+      ['referenceNumber is too long: at most 255 characters', 'referenceNumber is too long: at most 255 characters'],
+      ['token tpa-not.sent.here expired', 'token [redacted] expired'],
+    ])('keeps %j', (message, kept) => {
+      expect(answer400({ message }).message).toBe(`Trustpilot rejected the invitation (400): ${kept}`);
+    });
+
+    it('a benign message with one unknown word is reduced to the fields it names', () => {
+      const error = answer400({ message: 'Invalid locale xx-YY in $.locale for consumer_name' });
+      expect(error.message).toBe(`Trustpilot rejected the invitation (400): ${NOT_RECOGNISED} (mentions locale, consumerName)`);
+    });
+
+    it('a number that occurs in a sent value is not kept (it may be part of one)', () => {
+      expect(answer400({ message: 'duplicate 7731' }).message).toContain(NOT_RECOGNISED);
+      expect(answer400({ message: 'duplicate 4242' }).message).toBe('Trustpilot rejected the invitation (400): duplicate 4242');
+    });
+
+    it('non-ASCII, markup and entity text is not plain, even without any sent value', () => {
+      for (const message of ['Ungültige E-Mail', '<b>invalid</b>', 'invalid &amp; missing', 'invalid = missing', 'x@y is invalid']) {
+        expect(classifyResponse(400, noHeaders, json({ message })).message).toMatch(/\(400\): \[withheld: /);
+      }
+    });
+
+    it('detail field names are kept as known request fields only, in their canonical spelling', () => {
+      const error = answer400({
+        errors: {
+          ConsumerEmail: ['is required'],
+          '$.productReviewInvitation.productSkus[2]': ['is not in the product catalogue'],
+          [base64(email)]: ['is invalid'],
+          'bob.stone': ['is invalid'],
+        },
+      });
+      expect(error.details).toEqual([
+        { field: 'consumerEmail', message: 'is required' },
+        { field: 'productReviewInvitation.productSkus[2]', message: 'is not in the product catalogue' },
+        { message: 'is invalid' },
+        { message: 'is invalid' },
+      ]);
+      expect(error.responseText).toBe(WITHHELD);
+    });
+
+    it('codes are kept when they look like codes; a correlation id when it is a UUID', () => {
+      const uuid = '0b6f6c1e-1111-2222-3333-444455556666';
+      const forbidden = classifyResponse(403, noHeaders, json({ message: 'Access to resource is forbidden', errorCode: 1014, correlationId: uuid }), { sentValues });
+      expect(forbidden).toMatchObject({ errorCode: '1014', correlationId: uuid });
+      expect(forbidden.responseText).toBe(json({ message: 'Access to resource is forbidden', errorCode: 1014, correlationId: uuid }));
+      for (const code of ['invalid_grant', 'INVALID_EMAIL', 'oauth.v2.InvalidAccessToken', 'policies.ratelimit.QuotaViolation']) {
+        expect(classifyResponse(422, noHeaders, json({ errorCode: code }), { sentValues }).errorCode).toBe(code);
+      }
+      for (const code of [base64url(email), hex(reference), 'ORDER7731', 'bob_stone', 'Xq7_Lk2']) {
+        const error = classifyResponse(422, noHeaders, json({ errorCode: code, message: 'Unprocessable' }), { sentValues });
+        expect(error.errorCode).toBeUndefined();
+        expect(visibleText(error)).not.toContain(code);
+      }
+      for (const correlationId of ['not-a-uuid', base64(email), `${uuid}x`]) {
+        expect(classifyResponse(403, noHeaders, json({ errorCode: 1014, correlationId }), { sentValues }).correlationId).toBeUndefined();
+      }
+    });
+  });
+
+  describe('5xx answers: kept unless they quote what was sent, in any of these spellings', () => {
+    it.each([
+      ['base64 in an HTML page', `<html><body>upstream error for ${base64(email)}</body></html>`],
+      ['hex in a JSON body', json({ message: 'failed', request: hex(name) })],
+      ['spaced out', 'failed for Z o ë L i'],
+    ])('%s', (_label, body) => {
+      const error = classifyResponse(502, noHeaders, body, { sentValues: [email, name, reference] });
+      expect(error.kind).toBe('retryable');
+      expect(error.responseText).toBe(WITHHELD);
+    });
+
+    it('an ordinary error page is kept', () => {
+      const page = '<html><head><title>520 | trustpilot.com</title></head><body><h1>Error 520</h1></body></html>';
+      expect(classifyResponse(520, noHeaders, page, { sentValues: [email, name, reference] }).responseText).toBe(page);
+    });
+  });
+});
+
+describe("the fake server's answers stay readable", () => {
+  const validation = (body: Record<string, unknown>) => {
+    const result = validateInvitationRequest(body, { productCatalogue: new Set(['SKU-1']) });
+    if (result.ok) throw new Error('expected the fake to refuse the body');
+    return result.problems;
+  };
+
+  it('every validation message of the fake is kept with its field, the non-UTC offset one included (it names no value)', () => {
+    const body = {
+      consumerEmail: 'not-an-email',
+      consumerName: '',
+      referenceNumber: 42,
+      locale: 'xx',
+      senderEmail: 'nobody',
+      replyTo: 'nowhere',
+      type: 'sms',
+      serviceReviewInvitation: { redirectUri: 'ftp://x', preferredSendTime: '2030-02-30T10:00:00', tags: 'vip' },
+      productReviewInvitation: { productSkus: ['SKU-1', 'SKU-404', ' '] },
+    };
+    const problems = validation(body);
+    expect(problems.length).toBeGreaterThan(8);
+    const error = classifyResponse(400, noHeaders, json(validationErrorBody('Invalid invitation request', problems)), {
+      subject: 'the invitation',
+      sentValues: stringLeavesOf(body, { ignoreKeys: ['type'] }),
+    });
+    expect(error.details).toEqual(problems);
+    expect(error.responseText).toContain('Invalid invitation request');
+
+    const offset = validation({ ...body, serviceReviewInvitation: { preferredSendTime: '2030-01-01T10:00:00+02:00' } });
+    const notUtc = classifyResponse(400, noHeaders, json(validationErrorBody('Invalid invitation request', offset)), { sentValues: ['2030-01-01T10:00:00+02:00'] });
+    const detail = notUtc.details?.find((entry) => entry.field === 'serviceReviewInvitation.preferredSendTime');
+    expect(detail?.message).toMatch(/not UTC/);
+    expect(detail?.message).not.toContain('+02:00');
+  });
+
+  it.each([
+    [400, validationErrorBody('Malformed JSON', [{ field: 'body', message: 'is not valid JSON' }]), 'body: is not valid JSON'],
+    [400, validationErrorBody('Invalid invitation data deletion request', [{ field: 'body', message: 'exactly one of customerEmails or deleteOlderThan is required' }]), 'exactly one of customerEmails or deleteOlderThan is required'],
+    [400, validationErrorBody('Invalid invitation data deletion request', [{ field: 'deleteOlderThan', message: 'must be an ISO-8601 date or date-time' }]), 'must be an ISO-8601 date or date-time'],
+    [422, { message: 'Injected fault 422' }, 'Injected fault 422'],
+    [413, { message: 'Request body too large' }, 'Request body too large'],
+    [405, { message: 'Method Not Allowed' }, 'Method Not Allowed'],
+  ])('%i %j', (status, body, text) => {
+    expect(classifyResponse(status, noHeaders, json(body), { sentValues: sentZoe }).message).toContain(text);
+  });
+
+  it.each([
+    [403, forbiddenBusinessUserBody(), '1014'],
+    [403, unknownBusinessUnitBody(), '1010'],
+    [401, JSON.parse(INVALID_ACCESS_TOKEN_BODY) as unknown, 'oauth.v2.InvalidAccessToken'],
+    [429, JSON.parse(QUOTA_VIOLATION_BODY) as unknown, 'policies.ratelimit.QuotaViolation'],
+  ])('%i keeps its code and its whole body', (status, body, code) => {
+    const error = classifyResponse(status, noHeaders, json(body), { sentValues: sentZoe });
+    expect(error.errorCode).toBe(code);
+    expect(error.responseText).toBe(json(body));
+  });
+
+  it.each([
+    ['invalid_request', 'Required params : username, password'],
+    ['invalid_grant', 'Invalid username or password'],
+    ['invalid_grant', 'Invalid Refresh Token'],
+    ['invalid_client', 'Client credentials are invalid'],
+    ['unsupported_grant_type', 'Unsupported grant type'],
+  ])('the token endpoint keeps %s: %s', (code, text) => {
+    const error = classifyResponse(400, noHeaders, json(oauthErrorBody(code, text)), { tokenEndpoint: true, sentValues: ['key', 'secret-1', 'ops@shop.example', 'pw'] });
+    expect(error.message).toBe(`Trustpilot rejected the API key/secret or username/password (400, errorCode ${code}): ${text}`);
   });
 });

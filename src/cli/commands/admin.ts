@@ -1,8 +1,5 @@
-import { cliEnv, withServices } from '../context.ts';
+import { withServices } from '../context.ts';
 import { CliError, colors, printJson } from '../output.ts';
-import { listActivations } from '../../db/config-store.ts';
-import { sourceRefOf } from '../../source/columns.ts';
-import { DEFAULT_READER_ROLE, readerRoleSql } from '../../source/reader-role.ts';
 import { registerSearchAttributes } from '../../temporal/search-attributes.ts';
 
 export async function syncSchedulesCommand(options: { json?: boolean } = {}): Promise<void> {
@@ -32,24 +29,4 @@ export async function registerSearchAttributesCommand(options: { json?: boolean 
         : `namespace ${services.env.TEMPORAL_NAMESPACE} already has every search attribute runs carry`,
     );
   });
-}
-
-/** Prints the SQL for the reader role, with grants for what the stored activations read (when a database is reachable). */
-export async function readerSqlCommand(options: { role: string; database?: string; json?: boolean }): Promise<void> {
-  const { env } = cliEnv();
-  let sources: ReturnType<typeof sourceRefOf>[] = [];
-  let database = options.database;
-  if (env.DATABASE_URL) {
-    await withServices(async (services) => {
-      sources = (await listActivations(services.db)).map((activation) => sourceRefOf(activation.config));
-      database ??= new URL(env.WAREHOUSE_DATABASE_URL ?? env.DATABASE_URL ?? '').pathname.slice(1) || undefined;
-    });
-  }
-  const text = readerRoleSql({ database: database ?? '<warehouse database>', sources, role: options.role });
-  if (options.json) {
-    printJson({ role: options.role || DEFAULT_READER_ROLE, database: database ?? null, sql: text.split('\n').map((line) => line.trim()) });
-    return;
-  }
-  console.log(`-- Run as an administrator of the warehouse database; segments are then read as ${options.role || DEFAULT_READER_ROLE}.`);
-  console.log(text);
 }

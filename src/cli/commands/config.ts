@@ -19,7 +19,7 @@ import { claimDeployment, readDeployment } from '../../db/deployment.ts';
 import { destinationConfigSchema, parseConfigs, type ActivationConfig, type DestinationConfig, type ResolvedActivation } from '../../domain/index.ts';
 import { checkAgainstSource } from '../../source/check.ts';
 import { sourceRefOf } from '../../source/columns.ts';
-import { readerRoleProblems, readerRoleSql } from '../../source/reader-role.ts';
+import { DEFAULT_READER_ROLE, PER_ACTIVATION_ROLE_PREFIX, ReaderRoleError, activationRoleName, readerRoleProblems, readerRoleSql, type ActivationSource } from '../../source/reader-role.ts';
 import type { Warehouse } from '../../source/warehouse.ts';
 import { deleteSchedule, ensureSchedule } from '../../temporal/schedules.ts';
 
@@ -95,12 +95,10 @@ function destinationPlaceholder(activation: unknown): unknown {
 async function checkSources(warehouse: Warehouse, checked: Checked): Promise<Problem[]> {
   const problems: Problem[] = [];
   try {
-    const role = await readerRoleProblems(warehouse);
+    const role = await readerRoleProblems(warehouse, warehouse.appRole === undefined ? {} : { appRole: warehouse.appRole });
     if (role.problems.length > 0) {
-      problems.push({
-        where: 'WAREHOUSE_DATABASE_URL',
-        message: `the warehouse connection may do more than read segments:\n${role.problems.map((problem) => `      - ${problem}`).join('\n')}\n    create a reader role with:\n${readerRoleSql({ database: role.database, sources: [...checked.activations.values()].map((entry) => sourceRefOf(entry.config)) })}`,
-      });
+      const sources = [...checked.activations.values()].map((entry) => sourceRefOf(entry.config));
+      problems.push({ where: 'WAREHOUSE_DATABASE_URL', message: new ReaderRoleError(role.problems, { ...role, sources }).message.trimEnd() });
       return problems;
     }
   } catch (error) {
@@ -278,4 +276,67 @@ export async function applyCommand(paths: string[], options: ApplyOptions): Prom
     },
     { migrate: true },
   );
+}
+
+export interface ReaderSqlOptions {
+  role?: string;
+  database?: string;
+  perActivation?: boolean;
+  json?: boolean;
+}
+
+/** The activations of files, checked as `validate` checks them (against stored destinations when there is a database). */
+async function activationsOfFiles(paths: string[], db: AppDb | undefined): Promise<ActivationSource[]> {
+  const checked = await checkEntries(await readConfigEntries(paths), db);
+  if (checked.problems.length > 0) {
+    printProblems(checked.problems);
+    throw new CliError(`${checked.problems.length} problem(s)`, 1);
+  }
+  return [...checked.activations.values()].map(({ config }) => ({ id: config.id, source: sourceRefOf(config) }));
+}
+
+/**
+ * `reader-sql`: the SQL for the reader role, granted what the activations read: those of `paths`
+ * (saved or not), else the stored ones when a database is reachable.
+ */
+export async function readerSqlCommand(paths: string[], options: ReaderSqlOptions): Promise<void> {
+  const { env } = cliEnv();
+  let activations: ActivationSource[] = [];
+  let database = options.database;
+  if (env.DATABASE_URL) {
+    await withServices(async (services) => {
+      activations =
+        paths.length > 0
+          ? await activationsOfFiles(paths, services.db)
+          : (await listActivations(services.db)).map((activation) => ({ id: activation.id, source: sourceRefOf(activation.config) }));
+      database ??= new URL(env.WAREHOUSE_DATABASE_URL ?? env.DATABASE_URL ?? '').pathname.slice(1) || undefined;
+    });
+  } else if (paths.length > 0) {
+    activations = await activationsOfFiles(paths, undefined);
+  }
+  const sources = activations.map((activation) => activation.source);
+  const warehouse = database ?? '<warehouse database>';
+  if (options.perActivation) {
+    const prefix = options.role ?? PER_ACTIVATION_ROLE_PREFIX;
+    const text = readerRoleSql({ database: warehouse, sources, role: prefix, perActivation: activations });
+    if (options.json) {
+      printJson({
+        database: database ?? null,
+        roles: activations.map((activation) => ({ activation: activation.id, role: activationRoleName(activation.id, prefix) })),
+        sql: text.split('\n').map((line) => line.trim()),
+      });
+      return;
+    }
+    console.log('-- Run as an administrator of the warehouse database; each activation is then read as a role of its own.');
+    console.log(text);
+    return;
+  }
+  const role = options.role ?? DEFAULT_READER_ROLE;
+  const text = readerRoleSql({ database: warehouse, sources, role });
+  if (options.json) {
+    printJson({ role, database: database ?? null, sql: text.split('\n').map((line) => line.trim()) });
+    return;
+  }
+  console.log(`-- Run as an administrator of the warehouse database; segments are then read as ${role}.`);
+  console.log(text);
 }

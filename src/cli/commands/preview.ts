@@ -2,10 +2,11 @@ import { withServices } from '../context.ts';
 import { colors, printFields, printJson, printTable } from '../output.ts';
 import { dryRun } from '../../preview/dry-run.ts';
 import { testRow } from '../../preview/test-row.ts';
+import { scanLimitsOf } from '../../runtime/services.ts';
 
 export async function dryRunCommand(activationId: string, options: { sample: number; json?: boolean }): Promise<void> {
   await withServices(async (services) => {
-    const report = await dryRun(services, activationId, { sample: options.sample });
+    const report = await dryRun({ ...services, scanLimits: scanLimitsOf(services.env) }, activationId, { sample: options.sample });
     if (options.json) {
       printJson(report);
       return;
