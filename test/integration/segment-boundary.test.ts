@@ -125,13 +125,14 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
     const outcomes: string[] = [];
     for (const query of hidden) {
       const shape = shapeOf(query);
-      const attempts = [
-        describeSource(warehouse, shape.source, LIMITS),
-        copySegmentKeys(warehouse, shape, {}, LIMITS, collector().sink, { maxRows: 1_000 }),
-        readRowsByKeys(warehouse, shape, ['SB-001'], LIMITS),
+      // One at a time, each awaited as it starts: no read's failure goes unobserved.
+      const attempts: (() => Promise<unknown>)[] = [
+        () => describeSource(warehouse, shape.source, LIMITS),
+        () => copySegmentKeys(warehouse, shape, {}, LIMITS, collector().sink, { maxRows: 1_000 }),
+        () => readRowsByKeys(warehouse, shape, ['SB-001'], LIMITS),
       ];
       for (const attempt of attempts) {
-        const error = await attempt.then(
+        const error = await attempt().then(
           () => undefined,
           (failure: unknown) => failure as { code?: string; message?: string },
         );
