@@ -69,6 +69,24 @@ export interface LedgerFilter {
   limit?: number;
 }
 
+function requeueStatement(db: AppDb, activationId: string, status: 'failed' | 'abandoned' | 'rejected', keys?: readonly string[]) {
+  let query = db
+    .updateTable('app.ledger')
+    .set({
+      status: status === 'rejected' ? 'new' : 'failed',
+      runs_attempted: 0,
+      error_class: null,
+      error_message: status === 'rejected' ? null : sql<string>`error_message`,
+      ...(status === 'rejected' ? { payload: null, fingerprint: null } : {}),
+      updated_at: new Date(),
+    })
+    .where('activation_id', '=', activationId)
+    .where('status', '=', status);
+  // An abandoned row kept its payload; a rejected one is rebuilt from the segment.
+  if (keys && keys.length > 0) query = query.where('row_key', 'in', [...keys]);
+  return query;
+}
+
 /** A run started by a program: its ids, its live progress, its outcome. */
 export class RunHandle {
   constructor(
@@ -172,16 +190,30 @@ export class InvitationsClient {
     return new Map(rows.map((row) => [row.id, row.workflow_id]));
   }
 
-  /** The ledger as an operator reads it: source keys, statuses and reasons (no personal data). */
-  async ledgerRows(activationId: string, filter: LedgerFilter = {}): Promise<LedgerRow[]> {
-    let query = this.options.db
-      .selectFrom('app.ledger')
-      .select(['id', 'row_key', 'status', 'attempts', 'runs_attempted', 'in_doubt', 'error_class', 'error_message', 'last_run_id', 'sent_at', 'updated_at'])
-      .where('activation_id', '=', activationId);
+  private ledgerQuery(activationId: string, filter: LedgerFilter) {
+    let query = this.options.db.selectFrom('app.ledger').where('activation_id', '=', activationId);
     if (filter.status) query = query.where('status', '=', filter.status);
     if (filter.runId !== undefined) query = query.where('last_run_id', '=', filter.runId);
     if (filter.keys && filter.keys.length > 0) query = query.where('row_key', 'in', [...filter.keys]);
-    const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 50).execute();
+    return query;
+  }
+
+  /** How many ledger rows match the filter (its limit aside): what `ledgerRows` shows is a page of these. */
+  async countLedgerRows(activationId: string, filter: Omit<LedgerFilter, 'limit'> = {}): Promise<number> {
+    const row = await this.ledgerQuery(activationId, filter)
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  /** The ledger as an operator reads it: source keys, statuses and reasons (no personal data). */
+  async ledgerRows(activationId: string, filter: LedgerFilter = {}): Promise<LedgerRow[]> {
+    const rows = await this.ledgerQuery(activationId, filter)
+      .select(['id', 'row_key', 'status', 'attempts', 'runs_attempted', 'in_doubt', 'error_class', 'error_message', 'last_run_id', 'sent_at', 'updated_at'])
+      .orderBy('updated_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 50)
+      .execute();
     return rows.map((row) => ({
       id: row.id,
       rowKey: row.row_key,
@@ -204,22 +236,33 @@ export class InvitationsClient {
    */
   async requeue(activationId: string, options: { status: 'failed' | 'abandoned' | 'rejected'; keys?: readonly string[] }): Promise<number> {
     await loadActivation(this.options.db, activationId);
-    let query = this.options.db
-      .updateTable('app.ledger')
-      .set({
-        status: options.status === 'rejected' ? 'new' : 'failed',
-        runs_attempted: 0,
-        error_class: null,
-        error_message: options.status === 'rejected' ? null : sql<string>`error_message`,
-        ...(options.status === 'rejected' ? { payload: null, fingerprint: null } : {}),
-        updated_at: new Date(),
-      })
-      .where('activation_id', '=', activationId)
-      .where('status', '=', options.status);
-    // An abandoned row kept its payload; a rejected one is rebuilt from the segment.
-    if (options.keys && options.keys.length > 0) query = query.where('row_key', 'in', [...options.keys]);
-    const result = await query.executeTakeFirst();
+    const result = await requeueStatement(this.options.db, activationId, options.status, options.keys).executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * `requeue` of exactly these keys, all or nothing: when any key matches no row of that status
+   * (a typo, a row in another status), nothing is requeued and `unmatched` gives the positions
+   * (1-based, in the order given) of those keys, rather than the keys, which can be emails.
+   */
+  async requeueKeys(activationId: string, options: { status: 'failed' | 'abandoned' | 'rejected'; keys: readonly string[] }): Promise<{ requeued: number; unmatched: number[] }> {
+    await loadActivation(this.options.db, activationId);
+    if (options.keys.length === 0) return { requeued: 0, unmatched: [] };
+    return await this.options.db.transaction().execute(async (trx) => {
+      const found = await trx
+        .selectFrom('app.ledger')
+        .select('row_key')
+        .where('activation_id', '=', activationId)
+        .where('status', '=', options.status)
+        .where('row_key', 'in', [...new Set(options.keys)])
+        .forUpdate()
+        .execute();
+      const matched = new Set(found.map((row) => row.row_key));
+      const unmatched = options.keys.flatMap((key, index) => (matched.has(key) ? [] : [index + 1]));
+      if (unmatched.length > 0) return { requeued: 0, unmatched };
+      const result = await requeueStatement(trx, activationId, options.status, [...matched]).executeTakeFirst();
+      return { requeued: Number(result.numUpdatedRows), unmatched: [] };
+    });
   }
 
   async ensureSchedule(activationId: string): Promise<'created' | 'updated'> {

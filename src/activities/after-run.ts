@@ -77,10 +77,11 @@ export function createAfterRunActivity(deps: ActivityDeps, context: RunContext) 
    * reasons. Neither changes the run's outcome.
    */
   async function afterRun(input: { runId: number }): Promise<AfterRunResult> {
+    // First of all: the run must be this worker's (its database's) and this workflow's.
+    const { activation, destination } = await context.config(input.runId);
     const row = await db.selectFrom('app.runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow();
     const run = toRunSummary(row);
     if (run.status !== 'succeeded' && run.status !== 'failed') return { alerts: [], paused: false };
-    const { activation, destination } = await context.config(input.runId);
     if (run.finishedAt) recordRunFinished(activation.id, run.status, (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000);
     const alerts: AlertEvent[] = [];
     const previous = await previousRuns(activation.id, run.runId, activation.pauseAfterFailures);

@@ -99,6 +99,8 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
    * back from the ledger.
    */
   async function claimBatch(input: { runId: number; afterId: number }): Promise<ClaimResult> {
+    // First of all: the run must be this worker's (its database's) and this workflow's.
+    await context.config(input.runId);
     const rows = await nextRows(input.runId, input.afterId);
     if (rows.length === 0) return { entryIds: [], lastId: input.afterId, rejected: 0, done: true };
     const fresh = rows.filter((row) => row.status === 'new');

@@ -24,9 +24,10 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
    * a retried call returns them without scanning again.
    */
   async function detectNewRows(input: { runId: number }): Promise<DetectResult> {
+    // First of all: the run must be this worker's (its database's) and this workflow's.
+    const config = await context.config(input.runId);
     const run = await db.selectFrom('app.runs').selectAll().where('id', '=', input.runId).executeTakeFirstOrThrow();
     if (run.detected || run.status !== 'running') return detectionCounts(run);
-    const config = await context.config(input.runId);
     const heartbeats = readHeartbeats(config.limits.statementTimeoutMs);
     try {
       const shape = await context.shape(input.runId);

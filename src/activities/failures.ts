@@ -3,11 +3,23 @@ import { PublicError } from '../domain/public-error.ts';
 import { isSqlState } from '../domain/sqlstate.ts';
 import type { SourceError } from '../source/errors.ts';
 import { isTrustpilotError } from '../trustpilot/index.ts';
-import { MISCONFIGURED_FAILURE, UNAVAILABLE_FAILURE } from '../workflows/types.ts';
+import { MISCONFIGURED_FAILURE, OTHER_DEPLOYMENT_FAILURE, UNAVAILABLE_FAILURE } from '../workflows/types.ts';
 
 /** The activation cannot work as configured; retrying would only repeat the same error. */
 export function misconfigured(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: MISCONFIGURED_FAILURE, nonRetryable: true });
+}
+
+/**
+ * The task belongs to a run of another deployment (another app database) whose workers share this
+ * task queue: this worker refuses it, and Temporal retries it, on any worker, within the
+ * activity's bound. Acting on it would read or write this database for that run.
+ */
+export function otherDeployment(what: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `${what}: two deployments (app databases) serve the same task queue; give each its own TEMPORAL_TASK_QUEUE or namespace`,
+    type: OTHER_DEPLOYMENT_FAILURE,
+  });
 }
 
 /** Trustpilot keeps failing: sending stops for this run, the rows wait for the next one. */

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { parseConfigs, parseDuration, type ActivationConfig, type DestinationConfig, type ResolvedActivation } from '../domain/index.ts';
 import type { AppDb } from '../db/database.ts';
 import { shapeFor, sourceRefOf } from '../source/columns.ts';
@@ -5,10 +6,12 @@ import { errorContextFor, toSourceError, type SourceErrorContext } from '../sour
 import { describeSource } from '../source/read.ts';
 import type { SourceShape } from '../source/shape.ts';
 import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
-import { misconfigured, sourceFailure } from './failures.ts';
+import { misconfigured, otherDeployment, sourceFailure } from './failures.ts';
 
 /** The configuration snapshot a run took when it started; the run never sees later edits. */
 export interface RunConfig {
+  /** the workflow the run belongs to: only its activities may act on the run */
+  workflowId: string;
   destination: DestinationConfig;
   activation: ActivationConfig;
   resolved: ResolvedActivation;
@@ -45,7 +48,8 @@ export function cachedPerRun<T>(load: (runId: number) => Promise<T>): (runId: nu
 
 export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
   const config = cachedPerRun(async (runId): Promise<RunConfig> => {
-    const row = await db.selectFrom('app.runs').select('config').where('id', '=', runId).executeTakeFirstOrThrow();
+    const row = await db.selectFrom('app.runs').select(['config', 'workflow_id']).where('id', '=', runId).executeTakeFirst();
+    if (!row) throw otherDeployment(`Run ${runId} is not in this worker's database`);
     const parsed = parseConfigs(row.config.destination, row.config.activation);
     if (!parsed.ok) {
       throw misconfigured(`Run ${runId} has an invalid configuration snapshot: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
@@ -53,6 +57,7 @@ export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
     const subject = `Activation '${parsed.activation.id}'`;
     const readerRole = warehouse.role;
     return {
+      workflowId: row.workflow_id,
       destination: parsed.destination,
       activation: parsed.activation,
       resolved: parsed.resolved,
@@ -75,5 +80,28 @@ export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
     return result.shape;
   });
 
-  return { config, shape };
+  return {
+    async config(runId) {
+      const loaded = await config(runId);
+      refuseOtherWorkflow(runId, loaded.workflowId);
+      return loaded;
+    },
+    shape,
+  };
+}
+
+/**
+ * A run id names a row of this worker's database; an activity of another deployment's workflow on
+ * the same task queue would carry an id that names some other run here (or none).
+ */
+export function refuseOtherWorkflow(runId: number, runWorkflowId: string): void {
+  const calling = Context.current().info.workflowExecution?.workflowId;
+  if (calling !== undefined && calling !== runWorkflowId) throw otherDeployment(`Run ${runId} of this worker's database belongs to workflow ${runWorkflowId}, not to ${calling}`);
+}
+
+/** Refuses an activity whose run, by id, is not its workflow's run in this worker's database. */
+export async function assertOwnRun(db: AppDb, runId: number): Promise<void> {
+  const row = await db.selectFrom('app.runs').select('workflow_id').where('id', '=', runId).executeTakeFirst();
+  if (!row) throw otherDeployment(`Run ${runId} is not in this worker's database`);
+  refuseOtherWorkflow(runId, row.workflow_id);
 }

@@ -4,9 +4,11 @@ import type { Database, LedgerStatus } from '../db/schema.ts';
 import { abandonRun, finishRunRecord, getRunSummary, isYoungCliRun } from '../db/runs.ts';
 import { RETRYABLE_STATUSES } from '../db/ledger-statuses.ts';
 import { needsFullScan } from '../detection/range.ts';
-import type { FinishRunInput, RunSummary, StartRunResult } from '../workflows/types.ts';
+import { readDeployment } from '../db/deployment.ts';
+import type { FinishRunInput, RunSummary, StartRunInput, StartRunResult } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
-import { misconfigured } from './failures.ts';
+import { misconfigured, otherDeployment } from './failures.ts';
+import { assertOwnRun } from './run-context.ts';
 
 type Trx = Transaction<Database>;
 
@@ -46,7 +48,7 @@ export function createRunActivities(deps: ActivityDeps) {
           activation_id: activation.id,
           workflow_id: workflowId,
           status: 'skipped',
-          finished_at: new Date(),
+          finished_at: sql<Date>`now()`,
           config: JSON.stringify({ destination, activation }),
           error: reason,
         })
@@ -129,16 +131,24 @@ export function createRunActivities(deps: ActivityDeps) {
     });
   }
 
-  async function startRun(input: { activationId: string; workflowId: string }): Promise<StartRunResult> {
+  async function startRun(input: StartRunInput): Promise<StartRunResult> {
+    if (input.deploymentId !== undefined) {
+      const own = await readDeployment(db);
+      if (own && own.deploymentId !== input.deploymentId) {
+        throw otherDeployment(`Workflow ${input.workflowId} was started by deployment ${input.deploymentId}; this worker serves deployment ${own.deploymentId}`);
+      }
+    }
     const stored = await loadForRun(input.activationId);
     return (await takeOverOrSkip(stored, input.workflowId)) ?? (await openRun(stored, input.workflowId));
   }
 
   async function finishRun(input: FinishRunInput): Promise<RunSummary> {
+    await assertOwnRun(db, input.runId);
     return await finishRunRecord(db, input);
   }
 
   async function runSummary(runId: number): Promise<RunSummary> {
+    await assertOwnRun(db, runId);
     const summary = await getRunSummary(db, runId);
     if (!summary) throw misconfigured(`Run ${runId} does not exist`);
     return summary;

@@ -15,8 +15,9 @@ import { HEARTBEAT_EVERY_MS, sendBackoffMs } from '../workflows/policies.ts';
 import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../workflows/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { misconfigured, unavailable } from './failures.ts';
+import { LiveRateLimits } from './live-rate-limits.ts';
 import { countInvitation, recordPacingWait } from './metrics.ts';
-import { cachedPerRun, type RunConfig, type RunContext } from './run-context.ts';
+import { cachedPerRun, refuseOtherWorkflow, type RunConfig, type RunContext } from './run-context.ts';
 
 /** Time to move the row to 'sending' before the slot, so the call itself leaves exactly on it. */
 const LEDGER_WRITE_ALLOWANCE_MS = 50;
@@ -28,21 +29,35 @@ interface RunSending {
   config: RunConfig;
   client: TrustpilotClient;
   pacingKey: string;
-  slotIntervalMs: number;
+}
+
+/** The spacing of calls under a rate limit. */
+interface Pace {
+  intervalMs: number;
   lateToleranceMs: number;
 }
 
-/** Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off. */
-async function sleepUntil(context: Context, time: number): Promise<void> {
+function paceOf(rateLimit: { calls: number; perSeconds: number }): Pace {
+  return { intervalMs: slotIntervalMs(rateLimit), lateToleranceMs: lateToleranceMs(rateLimit) };
+}
+
+/**
+ * Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off.
+ * Stops early (returning false) when `stillValid` says the slot no longer holds.
+ */
+async function sleepUntil(context: Context, time: number, stillValid?: () => Promise<boolean>): Promise<boolean> {
   for (let wait = time - Date.now(); wait > 0; wait = time - Date.now()) {
     await context.sleep(Math.min(wait, HEARTBEAT_EVERY_MS));
     context.heartbeat();
+    if (stillValid && time - Date.now() > 0 && !(await stillValid())) return false;
   }
+  return true;
 }
 
 export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   const { db } = deps;
   const pacer = new Pacer(db);
+  const rateLimits = new LiveRateLimits(db);
 
   function credentialsFor(config: RunConfig): TrustpilotCredentials {
     try {
@@ -61,10 +76,25 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
       // One client per run and process; the token is shared across clients by the process-wide token cache.
       client: createTrustpilotClient({ ...deps.trustpilot, credentials }),
       pacingKey: pacingKey(deps.trustpilot.apiUrl, credentials.apiKey),
-      slotIntervalMs: slotIntervalMs(config.destination.rateLimit),
-      lateToleranceMs: lateToleranceMs(config.destination.rateLimit),
     };
   });
+
+  /**
+   * The next call slot under the destination's current rate limit. A slot far ahead is given up
+   * for a nearer one when the limit is raised meanwhile: a run paced at one call a minute speeds
+   * up within seconds of the change, not after the slots it had already queued.
+   */
+  async function nextSlot(activity: Context, run: RunSending): Promise<{ slot: number; pace: Pace }> {
+    for (;;) {
+      const pace = paceOf(await rateLimits.of(run.config.destination));
+      const slot = await pacer.nextSlot(run.pacingKey, pace.intervalMs);
+      recordPacingWait(run.config.activation.id, slot - Date.now());
+      // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
+      // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
+      const raised = async () => paceOf(await rateLimits.of(run.config.destination)).intervalMs >= pace.intervalMs;
+      if (await sleepUntil(activity, slot - LEDGER_WRITE_ALLOWANCE_MS, raised)) return { slot, pace };
+    }
+  }
 
   /** How a Trustpilot failure steers Temporal: stop the run, or retry after Retry-After / backoff. */
   function retryOrStop(error: TrustpilotError, attempt: number): ApplicationFailure {
@@ -96,6 +126,7 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
 
   async function send(input: SendInvitationInput, activity: Context): Promise<SendOutcome> {
     const run = await sendingFor(input.runId);
+    refuseOtherWorkflow(input.runId, run.config.workflowId);
     const { config, client } = run;
     const { destination, resolved } = config;
     try {
@@ -105,11 +136,9 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
       throw isTrustpilotError(error) ? retryOrStop(error, activity.info.attempt) : error;
     }
 
-    let slot = await pacer.nextSlot(run.pacingKey, run.slotIntervalMs);
-    recordPacingWait(config.activation.id, slot - Date.now());
-    // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
-    // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
-    await sleepUntil(activity, slot - LEDGER_WRITE_ALLOWANCE_MS);
+    const next = await nextSlot(activity, run);
+    const { pace } = next;
+    let { slot } = next;
 
     const breakerLimit = destination.circuitBreaker.failuresInARow;
     const taken = await takeForSending(deps.appPool, { ...input, attempt: activity.info.attempt, breakerLimit });
@@ -129,8 +158,8 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
     await sleepUntil(activity, slot);
     // Woken too late (a busy machine): leave at a new slot rather than bunch with the next calls.
     // The row is 'sending' during that wait, the one case where a wait falls in the in-doubt window.
-    while (Date.now() - slot > run.lateToleranceMs) {
-      slot = await pacer.nextSlot(run.pacingKey, run.slotIntervalMs);
+    while (Date.now() - slot > pace.lateToleranceMs) {
+      slot = await pacer.nextSlot(run.pacingKey, pace.intervalMs);
       await sleepUntil(activity, slot);
     }
 

@@ -1,6 +1,7 @@
 import { readDevConnection } from '../config/dev-discovery.ts';
 import { readEnv, type AppEnv } from '../config/env.ts';
 import { InvitationsClient } from '../client.ts';
+import { CliError } from './output.ts';
 import { openServices, type OpenOptions, type Services } from '../runtime/services.ts';
 
 let resolved: { env: AppEnv; devMode: boolean } | undefined;
@@ -16,7 +17,16 @@ export function cliEnv(): { env: AppEnv; devMode: boolean } {
   if (!process.env.DATABASE_URL) {
     const running = readDevConnection();
     if (running) {
-      for (const [name, value] of Object.entries(running.env)) process.env[name] ??= value;
+      // All of dev mode's settings or none: a production Temporal, task queue or Trustpilot left in
+      // the shell must never be paired with dev mode's database.
+      const production = Object.keys(running.env).filter((name) => (process.env[name] ?? '').trim() !== '' && process.env[name] !== running.env[name]);
+      if (production.length > 0) {
+        throw new CliError(
+          `npm start is running, but ${production.join(', ')} ${production.length === 1 ? 'is' : 'are'} set in this shell and DATABASE_URL is not: ` +
+            `unset ${production.length === 1 ? 'it' : 'them'} to use the running npm start, or set DATABASE_URL (and the rest) to use a deployment of your own`,
+        );
+      }
+      Object.assign(process.env, running.env);
       devMode = true;
     }
   }

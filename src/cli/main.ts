@@ -37,7 +37,7 @@ example(
   program
     .command('validate')
     .description('check destination and activation files (and, with a database, each activation against its source) without saving anything')
-    .argument('<paths...>', 'JSON files, or folders of them')
+    .argument('<paths...>', 'JSON files, or folders of them (their .json files; a path with none is refused)')
     .option('--json', 'print the result as JSON'),
   'validate examples/',
   'validate my-activation.json --json',
@@ -50,12 +50,14 @@ example(
   program
     .command('apply')
     .description('validate, show the plan (create / change / unchanged / delete), then save everything and sync schedules, all or nothing')
-    .argument('<paths...>', 'JSON files, or folders of them')
+    .argument('<paths...>', 'JSON files, or folders of them (their .json files; a path with none is refused)')
     .option('--prune', 'delete destinations and activations the files no longer name (ledgers are kept)')
+    .option('--yes', 'confirm a --prune that deletes more than 3 destinations and activations (without it, the plan is shown and nothing changes)')
     .option('--json', 'print the result as JSON'),
   'apply examples/',
   'apply config/ --prune',
-).action(async (paths: string[], options: { prune?: boolean; json?: boolean }) => {
+  'apply config/ --prune --yes',
+).action(async (paths: string[], options: { prune?: boolean; yes?: boolean; json?: boolean }) => {
   const { applyCommand } = await import('./commands/config.ts');
   await applyCommand(paths, options);
 });
@@ -189,7 +191,7 @@ example(
     .addOption(new Option('--status <status>', 'only rows in this status').choices(LEDGER_STATUSES))
     .option('--run <id>', 'only rows last handled by this run', positiveInt)
     .option('--key <keys>', 'only these source keys (comma-separated, repeatable)', keyList)
-    .option('--limit <n>', 'how many', positiveInt, 50)
+    .option('--limit <n>', 'how many (the output says when there are more)', positiveInt, 50)
     .option('--json', 'print JSON'),
   'rows demo-orders --status rejected',
   'rows demo-orders --key ORD-000013',
@@ -206,7 +208,7 @@ example(
     .description('put failed, abandoned or rejected rows back in line for the next run (rejected rows are re-read and rebuilt)')
     .argument('<activation>')
     .addOption(new Option('--status <status>', 'which rows').choices(['failed', 'abandoned', 'rejected']).makeOptionMandatory())
-    .option('--keys <keys>', 'only these source keys (comma-separated)', keyList)
+    .option('--keys <keys>', 'only these source keys (comma-separated); all or nothing: a key that matches no such row refuses the command', keyList)
     .option('--json', 'print JSON'),
   'requeue demo-orders --status abandoned',
   'requeue demo-orders --status rejected --keys ORD-000013,ORD-000110',

@@ -20,7 +20,7 @@ export async function peekDeployment(db: AppDb): Promise<Deployment | undefined>
 }
 
 export const DEV_REFUSES_PRODUCTION =
-  'DATABASE_URL points at a production database (a production worker uses it): `npm start` runs the demo with a fake Trustpilot and never touches production. Unset DATABASE_URL to use the embedded Postgres, or point it at an empty database.';
+  'This database is a production one (a production worker uses it): `npm start` runs the demo with a fake Trustpilot and never touches production. Give dev mode a data directory of its own (TRUSTPILOT_DEV_DATA_DIR).';
 
 export async function readDeployment(db: AppDb): Promise<Deployment | undefined> {
   const row = await db.selectFrom('app.deployment').select(['deployment_id', 'mode']).executeTakeFirst();

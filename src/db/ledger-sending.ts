@@ -20,7 +20,10 @@ const TAKE = `
   ), target as (
     select id, status, sending_attempt from app.ledger where id = any($1::bigint[]) order by id for update
   ), run as (
-    select id, status, transient_failures_in_a_row from app.runs where id = any($2::bigint[])
+    -- A deleted activation sends nothing more, whatever its run is doing: its rows wait in the ledger.
+    select r.id, case when a.id is not null and a.deleted_at is null then r.status else 'deleted' end as status, r.transient_failures_in_a_row
+      from app.runs r left join app.activations a on a.id = r.activation_id
+     where r.id = any($2::bigint[])
   ), moved as (
     update app.ledger l
        set status = 'sending', attempts = l.attempts + 1, sending_attempt = i.attempt,

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { runWarnings } from '../domain/run-summary.ts';
 import type { DetectResult, FailureKind, FinishRunInput, RunSummary } from '../workflows/types.ts';
 import { watermarkText } from './config-store.ts';
@@ -66,7 +66,44 @@ export async function listRunSummaries(
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.withoutSkipped) query = query.where('status', '!=', 'skipped');
   const runs = await query.orderBy('id', 'desc').limit(filter.limit).execute();
-  return runs.map(toRunSummary);
+  return await withLiveCounts(db, runs.map(toRunSummary));
+}
+
+/**
+ * A running run's own counts are written only when it ends (finishRunRecord); until then its
+ * figures are counted from the ledger, from the rows the run holds, by status, as
+ * finishRunRecord will count them. Rows not handled yet count nowhere (finishRunRecord counts
+ * those left over as failed), and `failed` includes rows handed over from earlier runs that wait
+ * for their retry.
+ */
+async function withLiveCounts(db: AppDb, runs: RunSummary[]): Promise<RunSummary[]> {
+  const running = runs.filter((run) => run.status === 'running').map((run) => run.runId);
+  if (running.length === 0) return runs;
+  const counts = await db
+    .selectFrom('app.ledger')
+    .select((eb) => [
+      'last_run_id',
+      'status',
+      eb.fn.countAll<number>().as('count'),
+      eb.fn.count<number>(eb.case().when('in_doubt', '=', true).then(1).end()).as('in_doubt'),
+    ])
+    .where('last_run_id', 'in', running)
+    .groupBy(['last_run_id', 'status'])
+    .execute();
+  const countOf = (runId: number, status: LedgerStatus) =>
+    counts.filter((row) => Number(row.last_run_id) === runId && row.status === status).reduce((total, row) => total + Number(row.count), 0);
+  return runs.map((run) =>
+    run.status !== 'running'
+      ? run
+      : {
+          ...run,
+          sent: countOf(run.runId, 'sent'),
+          rejected: countOf(run.runId, 'rejected'),
+          failed: countOf(run.runId, 'failed'),
+          abandoned: countOf(run.runId, 'abandoned'),
+          inDoubt: counts.filter((row) => Number(row.last_run_id) === run.runId).reduce((total, row) => total + Number(row.in_doubt), 0),
+        },
+  );
 }
 
 /** A run that ended without its workflow finishing it (the workflow died, or an operator recovered it). */
@@ -111,7 +148,8 @@ export async function finishRunRecord(db: AppDb, input: FinishRunInput | Abandon
       .updateTable('app.runs')
       .set({
         status: input.outcome,
-        finished_at: new Date(),
+        // The database's clock, as for started_at: a run never lasts a negative time.
+        finished_at: sql<Date>`now()`,
         error: input.error ?? null,
         failure_kind: succeeded ? null : (input.failureKind ?? 'transient'),
         sent: countOf('sent'),

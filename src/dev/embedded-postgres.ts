@@ -126,12 +126,16 @@ function assertBinariesAreOfMajor(major: OlderPostgresMajor): void {
 export function assertPostgresCanRun(dataDir: string, major?: OlderPostgresMajor): void {
   if (userInfo().uid !== 0) return;
   const binaries = installedBinaries(major)?.directory ?? dirname(createRequire(import.meta.url).resolve(packageOf(major)));
-  for (const path of [binaries, dataDir]) {
+  for (const [path, elsewhere] of [
+    [binaries, 'or move the project to a directory others can enter'],
+    // Only the data can move without the project: `npm start` keeps it where TRUSTPILOT_DEV_DATA_DIR says.
+    [dataDir, 'or, for `npm start`, set TRUSTPILOT_DEV_DATA_DIR to a directory it can enter (e.g. /var/tmp/trustpilot-dev)'],
+  ] as const) {
     const blocked = firstBlockedDirectory(path);
     if (blocked) {
       const mode = (statSync(blocked).mode & 0o777).toString(8);
       throw new PublicError(
-        `Embedded Postgres cannot run here: as root it runs as user '${SYSTEM_USER}', which cannot enter ${blocked} (mode ${mode}); run \`chmod o+x ${blocked}\`, move the project to a directory others can enter, or set DATABASE_URL to a Postgres server of your own.`,
+        `Embedded Postgres cannot run here: as root it runs as user '${SYSTEM_USER}', which cannot enter ${blocked} (mode ${mode}); run \`chmod o+x ${blocked}\`, ${elsewhere}.`,
       );
     }
   }
@@ -183,6 +187,12 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   if (options.major !== undefined) assertBinariesAreOfMajor(options.major);
   assertPostgresCanRun(dirname(options.dataDir), options.major);
   const EmbeddedPostgres = await loadEmbeddedPostgres(options.major);
+  // The server's own last lines: when it stops while starting, they are the only reason there is.
+  const log: string[] = [];
+  const keep = (message: unknown) => {
+    for (const line of String(message).split('\n')) if (line.trim() !== '') log.push(line.trim());
+    log.splice(0, Math.max(0, log.length - 20));
+  };
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,
@@ -190,11 +200,23 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     port: options.port,
     persistent: true,
     createPostgresUser: isRoot,
-    onLog: () => undefined,
-    onError: () => undefined,
+    onLog: keep,
+    onError: keep,
   });
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await initialise(server);
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    // The package rejects with nothing when the server exits before it is ready.
+    if (error instanceof Error) throw error;
+    const fatal = log.filter((line) => /\b(FATAL|PANIC|ERROR|HINT):/.test(line));
+    const said = fatal.length > 0 ? fatal.slice(-3) : log.slice(-2);
+    throw new Error(
+      `Postgres stopped while starting on port ${options.port} with data in ${options.dataDir}` +
+        (said.length > 0 ? `: ${said.join(' ')}` : ' without saying why (is the port in use, or the data directory used by another server?)'),
+      { cause: error },
+    );
+  }
   const adminUrl = `postgres://${USER}:${PASSWORD}@localhost:${options.port}/postgres`;
   await createDatabaseIfMissing(adminUrl, options.database);
   return {

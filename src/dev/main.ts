@@ -1,11 +1,20 @@
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvitationsClient } from '../client.ts';
-import { removeDevConnection, writeDevConnection, DEV_DATA_DIR } from '../config/dev-discovery.ts';
+import {
+  claimDevConnection,
+  DEV_DATA_DIR,
+  DevModeRunningError,
+  removeDevConnection,
+  runningDevMode,
+  writeDevConnection,
+  type DevConnection,
+} from '../config/dev-discovery.ts';
 import { readEnv, trustpilotCredentialVariables, type AppEnv } from '../config/env.ts';
 import { saveActivation, saveDestination } from '../db/config-store.ts';
-import { createAppDb, createUntypedDb } from '../db/database.ts';
-import { DEV_REFUSES_PRODUCTION, claimDeployment, peekDeployment } from '../db/deployment.ts';
+import { createUntypedDb } from '../db/database.ts';
+import { claimDeployment, DeploymentModeError } from '../db/deployment.ts';
 import { formatRunLine, PublicError } from '../domain/index.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot } from '../fake-trustpilot/server.ts';
 import { activityDepsFor, openServices, type Services } from '../runtime/services.ts';
@@ -13,13 +22,20 @@ import { installTelemetry } from '../runtime/telemetry.ts';
 import { connectWorker, createAppWorker } from '../runtime/worker.ts';
 import { toRunSummary } from '../db/runs.ts';
 import { DEMO_ACTIVATION_ID, demoActivation, demoDestination, insertDemoOrders, seedDemoWarehouse } from './demo.ts';
-import { createDatabaseIfMissing, databaseUrl, ensureReaderRole, grantSchemaToReader, startEmbeddedPostgres } from './embedded-postgres.ts';
+import { assertPostgresCanRun, createDatabaseIfMissing, databaseUrl, ensureReaderRole, grantSchemaToReader, startEmbeddedPostgres } from './embedded-postgres.ts';
+import { freePort } from './free-port.ts';
 import { startDevTemporalServer } from './temporal-server.ts';
 
 export const EMBEDDED_POSTGRES_PORT = 54329;
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 const FAKE_TRUSTPILOT_PORT = 8787;
+const DEFAULT_METRICS_PORT = 9464;
+const LOOPBACK = '127.0.0.1';
+/** The namespace the dev server creates; nothing else runs there. */
+const DEV_NAMESPACE = 'default';
+/** Not the production default: a worker of dev mode must never be mistaken for, or serve, a production queue. */
+const DEV_TASK_QUEUE = 'trustpilot-invitations-dev';
 const APP_DATABASE = 'trustpilot_invitations';
 const WAREHOUSE_DATABASE = 'warehouse';
 /** The least-privilege role segments are read as; a dev-only password, on a server that listens on localhost only. */
@@ -29,98 +45,194 @@ const NEW_ORDERS_EVERY_MS = 20_000;
 // a few hundred orders takes seconds, not minutes. Pacing works the same at any rate.
 const DEMO_RATE_LIMIT = { calls: 50, perSeconds: 5 };
 
-type Cleanup = () => Promise<void>;
+const FIXED_PORTS = [
+  { port: EMBEDDED_POSTGRES_PORT, what: 'embedded Postgres' },
+  { port: TEMPORAL_PORT, what: 'Temporal' },
+  { port: TEMPORAL_UI_PORT, what: 'Temporal UI' },
+  { port: FAKE_TRUSTPILOT_PORT, what: 'fake Trustpilot' },
+] as const;
 
 /**
- * Why `npm start` refuses this environment, or undefined. The fake Trustpilot stands in only when
- * no credential is given in any form, and then only beside pieces dev mode runs itself: a fake
- * serving a real Temporal cluster's task queue could record rows as sent that never were.
+ * Settings that point a process of the app at a real deployment. Dev mode reads none of them: it
+ * runs only what it starts itself, so finding one means it was started where production is
+ * configured, and whatever it did next (a worker on a production queue, a schedule in a production
+ * namespace, a database and a role on a shared server) would land there.
  */
-export function devModeRefusal(source: NodeJS.ProcessEnv): string | undefined {
-  const credentials = trustpilotCredentialVariables(source);
-  if (credentials.length > 0) return undefined;
-  const real = ['TEMPORAL_ADDRESS'].filter((name) => (source[name] ?? '').trim() !== '');
-  if (real.length === 0) return undefined;
+const PRODUCTION_VARIABLES = [
+  'DATABASE_URL',
+  'WAREHOUSE_DATABASE_URL',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'TRUSTPILOT_API_URL',
+  'TRUSTPILOT_INVITATIONS_API_URL',
+] as const;
+
+/** The production settings present in `source`, by name (never by value). */
+function productionVariables(source: NodeJS.ProcessEnv): string[] {
+  const set = PRODUCTION_VARIABLES.filter((name) => (source[name] ?? '').trim() !== '');
+  return [...set, ...trustpilotCredentialVariables(source)];
+}
+
+/** Why `npm start` refuses this environment, in one paragraph naming each variable; undefined when it may start. */
+function devModeRefusal(source: NodeJS.ProcessEnv): string | undefined {
+  const found = productionVariables(source);
+  if (found.length === 0) return undefined;
+  const names = found.join(', ');
+  const them = found.length === 1 ? 'it' : 'them';
   return (
-    `npm start runs a fake Trustpilot when no Trustpilot credential is set, and ${real.join(', ')} points at a real deployment: ` +
-    `it refuses to mix the two. Unset ${real.join(', ')} to run everything embedded, or set the Trustpilot credentials ` +
-    `(TRUSTPILOT_API_KEY, … or their _FILE forms) to use the real API — or run a production worker with \`npm run worker\`.`
+    `Dev mode (npm start) refuses to start: ${names} ${found.length === 1 ? 'is' : 'are'} set, and dev mode never touches production: ` +
+    `it runs only what it starts itself (an embedded Postgres, a Temporal dev server with its own task queue, a fake Trustpilot). Nothing was created or started. ` +
+    `To run the demo, unset ${them} (\`unset ${found.join(' ')}\`); for a real deployment, run a production worker with \`npm run worker\`, which uses ${them}.`
   );
 }
 
-interface Pieces {
-  env: AppEnv;
-  fakeUrl?: string;
-  /** the superuser URL of the warehouse database, when dev mode runs it (and seeds the demo there) */
-  warehouseAdminUrl?: string;
-  temporalUi?: string;
+/** The one line a second `npm start` prints: which one runs, and where. */
+function alreadyRunningMessage(running: DevConnection): string {
+  const where = [running.temporalUi ? `Temporal UI ${running.temporalUi}` : undefined, `data in ${running.dataDir ?? DEV_DATA_DIR}`].filter(Boolean).join(', ');
+  const state = running.state === 'starting' ? 'starting' : 'running';
+  return `Dev mode is already ${state} (pid ${running.pid}; ${where}): use that one (npm run cli -- list), or stop it (Ctrl-C in its terminal, or kill ${running.pid}) before starting another.`;
 }
 
-/** Starts what the environment does not provide; returns the environment the app runs with. */
-async function startPieces(initial: AppEnv, cleanups: Cleanup[]): Promise<Pieces> {
-  const overrides: Record<string, string> = {};
-  let adminUrl: string | undefined;
-  if (!initial.DATABASE_URL) {
-    console.log('Starting embedded Postgres (data in .data/postgres) ...');
-    const postgres = await startEmbeddedPostgres({ dataDir: resolve(DEV_DATA_DIR, 'postgres'), port: EMBEDDED_POSTGRES_PORT, database: APP_DATABASE });
-    cleanups.push(() => postgres.stop());
-    overrides.DATABASE_URL = postgres.url;
-    adminUrl = postgres.adminUrl;
+/** A failure's reason, with any password in a URL it quotes left out. */
+function describeFailure(error: unknown): string {
+  const text =
+    error instanceof PublicError
+      ? error.message
+      : error instanceof Error
+        ? `${error.name}: ${error.message || 'no message'}`
+        : typeof error === 'string' && error !== ''
+          ? error
+          : 'it gave no reason';
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, '$1:***@');
+}
+
+/** A step of the start that failed: what dev mode was doing, and why that failed. */
+class StartError extends PublicError {
+  override readonly name = 'StartError';
+}
+
+async function step<T>(doing: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StartError) throw error;
+    throw new StartError(`Dev mode could not start: ${doing} failed: ${describeFailure(error)}`, { cause: error });
   }
-  let warehouseAdminUrl: string | undefined;
-  if (!initial.WAREHOUSE_DATABASE_URL) {
-    // The demo warehouse is a database of its own beside the app's, read by a reader role.
-    const serverUrl = adminUrl ?? initial.DATABASE_URL ?? '';
-    await createDatabaseIfMissing(serverUrl, WAREHOUSE_DATABASE);
-    await ensureReaderRole(serverUrl, READER.user, READER.password, { resetPassword: adminUrl !== undefined });
-    warehouseAdminUrl = databaseUrl(serverUrl, WAREHOUSE_DATABASE);
-    overrides.WAREHOUSE_DATABASE_URL = databaseUrl(serverUrl, WAREHOUSE_DATABASE, READER);
-  }
-  let temporalUi: string | undefined;
-  if (!initial.TEMPORAL_ADDRESS) {
-    console.log('Starting the Temporal dev server (history in .data/temporal.sqlite) ...');
-    const temporal = await startDevTemporalServer({
-      namespace: initial.TEMPORAL_NAMESPACE,
-      dbFilename: resolve(DEV_DATA_DIR, 'temporal.sqlite'),
-      port: TEMPORAL_PORT,
-      uiPort: TEMPORAL_UI_PORT,
-    });
-    cleanups.push(() => temporal.stop());
-    overrides.TEMPORAL_ADDRESS = temporal.address;
-    temporalUi = `http://localhost:${TEMPORAL_UI_PORT}`;
-  }
-  let fakeUrl: string | undefined;
-  if (trustpilotCredentialVariables(process.env).length === 0) {
-    const fake = await startFakeTrustpilot({
-      port: FAKE_TRUSTPILOT_PORT,
-      rateLimit: { limit: DEMO_RATE_LIMIT.calls, windowSeconds: DEMO_RATE_LIMIT.perSeconds },
-    });
-    cleanups.push(() => fake.close());
-    fakeUrl = fake.url;
-    Object.assign(overrides, {
-      TRUSTPILOT_API_URL: fake.apiUrl,
-      TRUSTPILOT_INVITATIONS_API_URL: fake.invitationsApiUrl,
-      TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
-      TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
-      TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
-    });
-  }
-  // The worker reads credentials from its environment, as in production.
-  Object.assign(process.env, overrides);
-  return {
-    env: readEnv(),
-    ...(fakeUrl ? { fakeUrl } : {}),
-    ...(warehouseAdminUrl ? { warehouseAdminUrl } : {}),
-    ...(temporalUi ? { temporalUi } : {}),
-  };
+}
+
+/** A signal arrived while dev mode was starting: stop what has started, and say so. */
+class StopRequested extends Error {}
+
+async function portInUse(port: number, host = LOOPBACK): Promise<boolean> {
+  return await new Promise((resolvePort) => {
+    const probe = createServer();
+    probe.once('error', () => resolvePort(true));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolvePort(false)));
+  });
+}
+
+interface Metrics {
+  /** host:port, or undefined when METRICS_BIND_ADDRESS=off */
+  address?: string;
+  /** why it is not the documented default, when it is not */
+  note?: string;
 }
 
 /**
- * Seeds the demo warehouse and creates the demo destination and activation the first time. Against
- * real Trustpilot credentials the demo activation is created paused: it would invite made-up customers.
+ * Where the worker serves Prometheus metrics: METRICS_BIND_ADDRESS as given, else the worker's
+ * default 127.0.0.1:9464, or a free port when that one is taken (by a production worker, say).
  */
-async function setUpDemo(services: Services, pieces: Pieces): Promise<boolean> {
-  if (!pieces.warehouseAdminUrl) return false;
+async function chooseMetrics(env: AppEnv): Promise<Metrics> {
+  if ((process.env.METRICS_BIND_ADDRESS ?? '').trim() !== '') return env.METRICS_BIND_ADDRESS ? { address: env.METRICS_BIND_ADDRESS } : {};
+  if (!(await portInUse(DEFAULT_METRICS_PORT))) return { address: `${LOOPBACK}:${DEFAULT_METRICS_PORT}` };
+  return { address: `${LOOPBACK}:${await freePort()}`, note: `${DEFAULT_METRICS_PORT} is in use` };
+}
+
+/** Installs the SDK's runtime with the metrics endpoint; before any native connection or dev server. */
+async function installDevTelemetry(env: AppEnv, metrics: Metrics): Promise<Metrics> {
+  const logLevel = env.TEMPORAL_LOG_LEVEL ?? 'ERROR';
+  try {
+    installTelemetry({ logLevel, ...(metrics.address ? { metricsBindAddress: metrics.address } : {}) });
+    return metrics;
+  } catch (error) {
+    if ((process.env.METRICS_BIND_ADDRESS ?? '').trim() !== '') {
+      throw new StartError(`METRICS_BIND_ADDRESS=${metrics.address ?? ''}: cannot serve metrics there (is the port in use?); choose another host:port, or 'off'`, { cause: error });
+    }
+  }
+  // Taken between the look and the bind: once more, on a port nobody holds now.
+  const retry = { address: `${LOOPBACK}:${await freePort()}`, note: metrics.note ?? `${DEFAULT_METRICS_PORT} is in use` };
+  installTelemetry({ logLevel, metricsBindAddress: retry.address });
+  return retry;
+}
+
+type Cleanup = () => Promise<void>;
+
+interface Pieces {
+  env: AppEnv;
+  fakeUrl: string;
+  /** the superuser URL of the warehouse database, where the demo is seeded */
+  warehouseAdminUrl: string;
+  temporalUi: string;
+}
+
+/** Starts Postgres, Temporal and the fake Trustpilot, each of its own; returns the environment the app runs with. */
+async function startPieces(cleanups: Cleanup[], stopping: AbortSignal): Promise<Pieces> {
+  const checkStopping = () => {
+    if (stopping.aborted) throw new StopRequested();
+  };
+  const postgresDir = resolve(DEV_DATA_DIR, 'postgres');
+  console.log(`Starting embedded Postgres on port ${EMBEDDED_POSTGRES_PORT} (data in ${postgresDir}) ...`);
+  const postgres = await step(`starting the embedded Postgres (port ${EMBEDDED_POSTGRES_PORT}, data in ${postgresDir})`, () =>
+    startEmbeddedPostgres({ dataDir: postgresDir, port: EMBEDDED_POSTGRES_PORT, database: APP_DATABASE }),
+  );
+  cleanups.push(() => postgres.stop());
+  checkStopping();
+  // The demo warehouse is a database of its own beside the app's, read by a reader role.
+  await step('creating the demo warehouse database and its reader role', async () => {
+    await createDatabaseIfMissing(postgres.adminUrl, WAREHOUSE_DATABASE);
+    await ensureReaderRole(postgres.adminUrl, READER.user, READER.password, { resetPassword: true });
+  });
+  checkStopping();
+
+  const temporalDb = resolve(DEV_DATA_DIR, 'temporal.sqlite');
+  console.log(`Starting the Temporal dev server on port ${TEMPORAL_PORT} (history in ${temporalDb}) ...`);
+  const temporal = await step(`starting the Temporal dev server (port ${TEMPORAL_PORT}, UI ${TEMPORAL_UI_PORT})`, () =>
+    startDevTemporalServer({ namespace: DEV_NAMESPACE, dbFilename: temporalDb, port: TEMPORAL_PORT, uiPort: TEMPORAL_UI_PORT }),
+  );
+  cleanups.push(() => temporal.stop());
+  checkStopping();
+
+  const fake = await step(`starting the fake Trustpilot (port ${FAKE_TRUSTPILOT_PORT})`, () =>
+    startFakeTrustpilot({ port: FAKE_TRUSTPILOT_PORT, rateLimit: { limit: DEMO_RATE_LIMIT.calls, windowSeconds: DEMO_RATE_LIMIT.perSeconds } }),
+  );
+  cleanups.push(() => fake.close());
+  checkStopping();
+
+  const settings = {
+    DATABASE_URL: postgres.url,
+    WAREHOUSE_DATABASE_URL: databaseUrl(postgres.adminUrl, WAREHOUSE_DATABASE, READER),
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: DEV_NAMESPACE,
+    TEMPORAL_TASK_QUEUE: DEV_TASK_QUEUE,
+    TRUSTPILOT_API_URL: fake.apiUrl,
+    TRUSTPILOT_INVITATIONS_API_URL: fake.invitationsApiUrl,
+    TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
+    TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
+    TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
+  };
+  // The worker reads credentials from its environment, as in production.
+  Object.assign(process.env, settings);
+  return {
+    env: readEnv(),
+    fakeUrl: fake.url,
+    warehouseAdminUrl: databaseUrl(postgres.adminUrl, WAREHOUSE_DATABASE),
+    temporalUi: `http://localhost:${TEMPORAL_UI_PORT}`,
+  };
+}
+
+/** Seeds the demo warehouse and creates the demo destination and activation the first time. */
+async function setUpDemo(services: Services, pieces: Pieces): Promise<void> {
   const warehouseAdmin = createUntypedDb(pieces.warehouseAdminUrl);
   try {
     await seedDemoWarehouse(warehouseAdmin);
@@ -131,35 +243,24 @@ async function setUpDemo(services: Services, pieces: Pieces): Promise<boolean> {
   await grantSchemaToReader(pieces.warehouseAdminUrl, 'public', READER.user);
   const existing = await services.db.selectFrom('app.activations').select('id').where('id', '=', DEMO_ACTIVATION_ID).executeTakeFirst();
   if (!existing) {
-    await saveDestination(
-      services.db,
-      pieces.fakeUrl ? demoDestination(FAKE_DEFAULTS.businessUnitId, DEMO_RATE_LIMIT) : demoDestination(process.env.DEMO_BUSINESS_UNIT_ID ?? FAKE_DEFAULTS.businessUnitId),
-    );
-    await saveActivation(services.db, demoActivation({ paused: pieces.fakeUrl === undefined }));
+    await saveDestination(services.db, demoDestination(FAKE_DEFAULTS.businessUnitId, DEMO_RATE_LIMIT));
+    await saveActivation(services.db, demoActivation({ paused: false }));
   }
-  return true;
 }
 
-function printBanner(pieces: Pieces, demo: boolean): void {
+function printBanner(pieces: Pieces, metrics: Metrics): void {
   const { env } = pieces;
   console.log('');
-  if (demo && pieces.fakeUrl) {
-    console.log(`Ready. Activation "${DEMO_ACTIVATION_ID}" runs every minute; new demo orders arrive every ${NEW_ORDERS_EVERY_MS / 1000}s.`);
-  } else if (demo) {
-    console.log(`Ready. Trustpilot credentials are set, so the demo activation "${DEMO_ACTIVATION_ID}" is PAUSED: it would send real invitations.`);
-  } else {
-    console.log('Ready. WAREHOUSE_DATABASE_URL is set, so no demo data was seeded.');
-  }
-  if (pieces.temporalUi) console.log(`  Temporal UI:      ${pieces.temporalUi}/namespaces/${env.TEMPORAL_NAMESPACE}/schedules`);
-  if (pieces.warehouseAdminUrl) {
-    console.log(`  Your tables:      psql ${pieces.warehouseAdminUrl}`);
-    console.log(`                    (segments are read as role ${READER.user}: it can read the schemas demo and public; GRANT it others)`);
-  }
+  console.log(`Ready. Activation "${DEMO_ACTIVATION_ID}" runs every minute; new demo orders arrive every ${NEW_ORDERS_EVERY_MS / 1000}s.`);
+  console.log(`  Temporal UI:      ${pieces.temporalUi}/namespaces/${env.TEMPORAL_NAMESPACE}/schedules`);
+  console.log(`                    (namespace ${env.TEMPORAL_NAMESPACE}, task queue ${env.TEMPORAL_TASK_QUEUE})`);
+  console.log(`  Your tables:      psql ${pieces.warehouseAdminUrl}`);
+  console.log(`                    (segments are read as role ${READER.user}: it can read the schemas demo and public; GRANT it others)`);
   console.log(`  App database:     psql ${env.DATABASE_URL ?? ''}`);
-  if (pieces.fakeUrl) {
-    console.log(`  Fake Trustpilot:  ${pieces.fakeUrl}/admin/invitations`);
-    console.log(`                    businessUnitId "${FAKE_DEFAULTS.businessUnitId}", API key/secret ${FAKE_DEFAULTS.apiKey} / ${FAKE_DEFAULTS.apiSecret}, business user ${FAKE_DEFAULTS.businessUserId}`);
-  }
+  console.log(`  Fake Trustpilot:  ${pieces.fakeUrl}/admin/invitations`);
+  console.log(`                    businessUnitId "${FAKE_DEFAULTS.businessUnitId}", API key/secret ${FAKE_DEFAULTS.apiKey} / ${FAKE_DEFAULTS.apiSecret}, business user ${FAKE_DEFAULTS.businessUserId}`);
+  console.log(`  Metrics:          ${metrics.address ? `http://${metrics.address}/metrics${metrics.note ? `  (${metrics.note}, so a free port)` : ''}` : 'off (METRICS_BIND_ADDRESS=off)'}`);
+  console.log(`  Data:             ${DEV_DATA_DIR}`);
   console.log(`  Command line:     npm run cli -- list      (it finds this running instance by itself)`);
   console.log(`  Run one now:      npm run cli -- run ${DEMO_ACTIVATION_ID}`);
   console.log('  Stop:             Ctrl-C (or SIGTERM to this process)');
@@ -185,25 +286,45 @@ async function watchRuns(services: Services, signal: AbortSignal): Promise<void>
   }
 }
 
-/** Looks before touching anything: a database a production worker uses is refused before dev mode creates or migrates a thing. */
-async function refuseProductionDatabase(url: string): Promise<void> {
-  const db = createAppDb(url, { max: 1 });
-  try {
-    const deployment = await peekDeployment(db);
-    if (deployment?.mode === 'production') throw new PublicError(DEV_REFUSES_PRODUCTION);
-  } finally {
-    await db.destroy();
+/** New demo orders arriving, as they would in a live warehouse. */
+async function addOrders(pieces: Pieces, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    await delay(NEW_ORDERS_EVERY_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) break;
+    const warehouseAdmin = createUntypedDb(pieces.warehouseAdminUrl, { max: 1 });
+    await insertDemoOrders(warehouseAdmin, 1 + Math.floor(Math.random() * 3)).catch(() => undefined);
+    await warehouseAdmin.destroy();
   }
 }
 
 /**
- * Runs the whole product on one machine: what the environment does not provide (Postgres,
- * Temporal, Trustpilot) is started embedded, demo data is seeded, and a worker serves the runs.
+ * Everything that can refuse the start without touching anything: production settings, another
+ * dev mode, ports taken, a data directory the postgres user cannot enter. Only reads.
  */
-async function main(): Promise<void> {
+async function refuseBeforeStarting(): Promise<AppEnv> {
   const refusal = devModeRefusal(process.env);
   if (refusal) throw new PublicError(refusal);
-  const cleanups: Cleanup[] = [];
+  const env = readEnv();
+  const running = runningDevMode();
+  if (running) throw new PublicError(alreadyRunningMessage(running));
+  const busy: string[] = [];
+  for (const { port, what } of FIXED_PORTS) if (await portInUse(port)) busy.push(`${port} (${what})`);
+  if (busy.length > 0) {
+    throw new PublicError(
+      `Dev mode cannot start: port${busy.length === 1 ? '' : 's'} ${busy.join(', ')} ${busy.length === 1 ? 'is' : 'are'} in use on this machine, and dev mode runs on fixed ports ` +
+        `(another \`npm start\` with another data directory than ${DEV_DATA_DIR}, or another program?). Stop it, then run \`npm start\` again.`,
+    );
+  }
+  assertPostgresCanRun(DEV_DATA_DIR);
+  return env;
+}
+
+/**
+ * Runs the whole product on one machine, from pieces of its own only: an embedded Postgres, a
+ * Temporal dev server and a fake Trustpilot; demo data is seeded, and a worker serves the runs.
+ */
+async function main(): Promise<void> {
+  const initial = await refuseBeforeStarting();
   const stopping = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     if (!stopping.signal.aborted) console.log(`\n${signal} received: stopping ...`);
@@ -211,78 +332,80 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const initial = readEnv();
-  installTelemetry({ logLevel: initial.TEMPORAL_LOG_LEVEL ?? 'ERROR' });
-  if (initial.DATABASE_URL) await refuseProductionDatabase(initial.DATABASE_URL);
+  const metrics = await installDevTelemetry(initial, await chooseMetrics(initial));
+  const temporalUi = `http://localhost:${TEMPORAL_UI_PORT}`;
   try {
-    const pieces = await startPieces(initial, cleanups);
+    claimDevConnection({ dataDir: DEV_DATA_DIR, temporalUi });
+  } catch (error) {
+    if (error instanceof DevModeRunningError) throw new PublicError(alreadyRunningMessage(error.running));
+    throw error;
+  }
+  const cleanups: Cleanup[] = [() => Promise.resolve(removeDevConnection())];
+  let ran = false;
+  try {
+    const pieces = await startPieces(cleanups, stopping.signal);
     const { env } = pieces;
-    const services = await openServices(env, { migrate: true, checkReader: true });
+    const services = await step('opening the app database and Temporal', () => openServices(env, { migrate: true, checkReader: true }));
     cleanups.push(() => services.close());
-    await claimDeployment(services.db, 'dev');
-    const demo = await setUpDemo(services, pieces);
+    await step('checking the app database is a dev one', async () => {
+      try {
+        await claimDeployment(services.db, 'dev');
+      } catch (error) {
+        if (!(error instanceof DeploymentModeError)) throw error;
+        throw new PublicError(
+          `the embedded app database (in ${resolve(DEV_DATA_DIR, 'postgres')}) was claimed by a production worker, and dev mode never touches production; move that directory away to start afresh`,
+        );
+      }
+    });
+    await step('seeding the demo', () => setUpDemo(services, pieces));
     const client = new InvitationsClient({ temporal: services.temporal, db: services.db, taskQueue: env.TEMPORAL_TASK_QUEUE });
-    for (const outcome of await client.syncSchedules()) {
+    for (const outcome of await step('creating the schedules', () => client.syncSchedules())) {
       if (typeof outcome.result === 'object') console.log(`  schedule of ${outcome.activationId} not synced: ${outcome.result.error}`);
     }
+    if (stopping.signal.aborted) throw new StopRequested();
 
-    const connection = await connectWorker(env);
+    const connection = await step('connecting the worker', () => connectWorker(env));
     cleanups.push(() => connection.close());
-    const worker = await createAppWorker({
-      connection,
-      namespace: env.TEMPORAL_NAMESPACE,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
-      deps: activityDepsFor(services, env),
-    });
-    writeDevConnection(
-      Object.fromEntries(
-        Object.entries({
-          DATABASE_URL: env.DATABASE_URL,
-          WAREHOUSE_DATABASE_URL: env.WAREHOUSE_DATABASE_URL,
-          TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
-          TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
-          TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE,
-          ...(pieces.fakeUrl
-            ? {
-                TRUSTPILOT_API_URL: env.TRUSTPILOT_API_URL,
-                TRUSTPILOT_INVITATIONS_API_URL: env.TRUSTPILOT_INVITATIONS_API_URL,
-                TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
-                TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
-                TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
-              }
-            : {}),
-        }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-      ),
+    const worker = await step('creating the worker', () =>
+      createAppWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, deps: activityDepsFor(services, env) }),
     );
-    cleanups.push(() => Promise.resolve(removeDevConnection()));
-    printBanner(pieces, demo);
+    if (stopping.signal.aborted) throw new StopRequested();
+    writeDevConnection(
+      {
+        DATABASE_URL: env.DATABASE_URL ?? '',
+        WAREHOUSE_DATABASE_URL: env.WAREHOUSE_DATABASE_URL ?? '',
+        TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? '',
+        TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
+        TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE,
+        TRUSTPILOT_API_URL: env.TRUSTPILOT_API_URL,
+        TRUSTPILOT_INVITATIONS_API_URL: env.TRUSTPILOT_INVITATIONS_API_URL,
+        TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
+        TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
+        TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
+      },
+      { dataDir: DEV_DATA_DIR, temporalUi, ...(metrics.address ? { metricsUrl: `http://${metrics.address}/metrics` } : {}) },
+    );
+    printBanner(pieces, metrics);
 
+    ran = true;
     stopping.signal.addEventListener('abort', () => worker.shutdown(), { once: true });
-    await Promise.all([
-      worker.run(),
-      watchRuns(services, stopping.signal),
-      (async () => {
-        while (demo && pieces.fakeUrl && pieces.warehouseAdminUrl && !stopping.signal.aborted) {
-          await delay(NEW_ORDERS_EVERY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
-          if (stopping.signal.aborted) break;
-          const warehouseAdmin = createUntypedDb(pieces.warehouseAdminUrl, { max: 1 });
-          await insertDemoOrders(warehouseAdmin, 1 + Math.floor(Math.random() * 3)).catch(() => undefined);
-          await warehouseAdmin.destroy();
-        }
-      })(),
-    ]);
+    await Promise.all([worker.run(), watchRuns(services, stopping.signal), addOrders(pieces, stopping.signal)]);
+  } catch (error) {
+    // Ctrl-C reaches the servers too, so a piece starting at that moment fails: that is the stop asked for.
+    if (!(error instanceof StopRequested) && !stopping.signal.aborted) throw error;
+    ran = true;
   } finally {
     for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: unknown) => console.error(`  cleanup failed: ${error instanceof Error ? error.message : String(error)}`));
+      await cleanup().catch((error: unknown) => console.error(`  cleanup failed: ${describeFailure(error)}`));
     }
-    console.log('Stopped.');
+    if (ran) console.log('Stopped.');
   }
 }
 
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof PublicError ? error.message : error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    console.error(describeFailure(error));
     process.exit(1);
   },
 );

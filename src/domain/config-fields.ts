@@ -1,4 +1,3 @@
-import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { secretEnvNameProblem, type SecretRole } from './config-env-names.ts';
 import { isDuration, parseDuration } from './duration.ts';
@@ -71,21 +70,127 @@ export const DURATION = {
   year: { ms: 366 * 86_400_000, text: '366d' },
 } as const;
 
-const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
+interface CronField {
+  label: string;
+  min: number;
+  max: number;
+  /** names accepted for values, from `min` on, and the shortest prefix of one accepted */
+  names?: readonly string[];
+  shortestName?: number;
+}
 
-/** Why a five-field cron expression will not work, or undefined; checked by a real cron parser. */
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+/** The five fields, as Temporal's server reads a cron string (its `parseCronString`): 7 is Sunday too. */
+const CRON_FIELDS: readonly CronField[] = [
+  { label: 'minute', min: 0, max: 59 },
+  { label: 'hour', min: 0, max: 23 },
+  { label: 'day of month', min: 1, max: 31 },
+  { label: 'month', min: 1, max: 12, names: MONTHS, shortestName: 3 },
+  { label: 'day of week', min: 0, max: 7, names: WEEKDAYS, shortestName: 2 },
+];
+
+/**
+ * What other cron dialects (and cron-parser) accept but a Temporal schedule refuses, or would read
+ * differently: each gets a message of its own rather than "not a number".
+ */
+function unsupportedCronSyntax(part: string): string | undefined {
+  if (part.includes('#')) return "'#' (nth weekday of the month) is not supported: Temporal reads '#' as the start of a comment";
+  if (part.includes('?')) return "'?' is not supported: use '*'";
+  if (/^H(?:$|[(/])/i.test(part)) return "'H' (a hashed value) is not supported: choose a fixed value";
+  if (/^(?:\d*L|L-?\d*|LW)$/i.test(part)) return "'L' (last day or weekday) is not supported";
+  if (/^\d+W$/i.test(part)) return "'W' (nearest weekday) is not supported";
+  return undefined;
+}
+
+/** One value as Temporal's `parseValue` reads it: a decimal number, or a month or weekday name (or a prefix of one). */
+function cronValue(text: string, field: CronField, min: number): number | undefined {
+  if (field.names && text.length >= (field.shortestName ?? 1)) {
+    const index = field.names.findIndex((name) => name.startsWith(text.toLowerCase()));
+    if (index !== -1) {
+      const value = index + (field.min === 0 ? 0 : 1);
+      return value >= min && value <= field.max ? value : undefined;
+    }
+  }
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const value = Number(text);
+  return value >= min && value <= field.max ? value : undefined;
+}
+
+/** The values one field matches, or why Temporal refuses it. */
+function cronFieldValues(text: string, field: CronField): Set<number> | string {
+  const values = new Set<number>();
+  const range = `a number from ${field.min} to ${field.max}${field.names ? ' or a name' : ''}`;
+  for (const whole of text.split(',')) {
+    const refused = (why: string) => `${field.label} '${whole}': ${unsupportedCronSyntax(whole) ?? why}`;
+    let part = whole;
+    let step = 1;
+    let stepped = false;
+    if (part.includes('/')) {
+      const pieces = part.split('/');
+      if (pieces.length !== 2 || !/^[+]?\d+$/.test(pieces[1] ?? '') || Number(pieces[1]) < 1) return refused("a step is '/' and a whole number of at least 1");
+      part = pieces[0] ?? '';
+      step = Number(pieces[1]);
+      stepped = true;
+    }
+    let start = field.min;
+    let end = field.max;
+    if (part !== '*') {
+      if (part.includes('-')) {
+        const bounds = part.split('-');
+        const first = bounds.length === 2 ? cronValue(bounds[0] ?? '', field, field.min) : undefined;
+        const last = first === undefined ? undefined : cronValue(bounds[1] ?? '', field, first);
+        if (first === undefined || last === undefined) return refused(`a range is two values (${range}), the first not after the second`);
+        start = first;
+        end = last;
+      } else {
+        const value = cronValue(part, field, field.min);
+        if (value === undefined) return refused(`not ${range}`);
+        start = value;
+        end = stepped ? field.max : value;
+      }
+    }
+    for (let value = start; value <= end; value += step) values.add(field.label === 'day of week' && value === 7 ? 0 : value);
+  }
+  return values;
+}
+
+/** Whether some day matches both the day of month and the day of week (and the month), as Temporal requires. */
+function cronFiresOnSomeDay(months: ReadonlySet<number>, days: ReadonlySet<number>, weekdays: ReadonlySet<number>): boolean {
+  // Weekdays and leap years repeat every 28 years between 1901 and 2099.
+  const first = new Date().getUTCFullYear();
+  for (let time = Date.UTC(first, 0, 1); time < Date.UTC(first + 28, 0, 1); time += 86_400_000) {
+    const day = new Date(time);
+    if (months.has(day.getUTCMonth() + 1) && days.has(day.getUTCDate()) && weekdays.has(day.getUTCDay())) return true;
+  }
+  return false;
+}
+
+/**
+ * Why a five-field cron expression will not work as a Temporal schedule, or undefined. Checked by
+ * the rules Temporal's server applies to a schedule's cron string (activations' schedules are
+ * built from it as is, see src/temporal/schedules.ts), so that `validate` refuses what `apply`
+ * could not create. Unlike classic cron, Temporal fires only on days matching both the day of
+ * month and the day of week.
+ */
 export function cronProblem(text: string): string | undefined {
   const fields = text.trim().split(/\s+/);
-  if (fields.length !== 5 || !fields.every((field) => CRON_FIELD.test(field))) {
-    return "must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. '*/15 * * * *'";
+  if (fields.length !== 5) {
+    const shorthand = /^@\w+$/.test(text.trim()) ? ' (no @ shorthands)' : '';
+    return `must be a 5-field cron expression (minute hour day-of-month month day-of-week)${shorthand}, e.g. '*/15 * * * *'`;
   }
-  try {
-    // An expression that parses but never fires (e.g. February 30th) fails on next().
-    CronExpressionParser.parse(text.trim(), { tz: 'UTC' }).next();
-    return undefined;
-  } catch (error) {
-    return `is not a valid cron expression: ${error instanceof Error ? error.message : String(error)}`;
+  const values: Set<number>[] = [];
+  for (const [index, field] of CRON_FIELDS.entries()) {
+    const parsed = cronFieldValues(fields[index] ?? '', field);
+    if (typeof parsed === 'string') return `is not a valid cron expression for a Temporal schedule: ${parsed}`;
+    values.push(parsed);
   }
+  const [, , days, months, weekdays] = values;
+  if (days && months && weekdays && !cronFiresOnSomeDay(months, days, weekdays)) {
+    return 'is not a valid cron expression: it never fires (no day has that day of month and month, and that day of week: a Temporal schedule needs both to match)';
+  }
+  return undefined;
 }
 
 /** Five-field cron (minute hour day-of-month month day-of-week), in UTC, as Temporal schedules read it. */

@@ -15,7 +15,7 @@ import {
 } from './config-fields.ts';
 import { BUSINESS_UNIT_ID_MAX_LENGTH, SENDER_NAME_MAX_LENGTH, SKUS_MAX_COUNT, SQL_MAX_LENGTH } from './limits.ts';
 import { findReadOnlySqlProblem } from './read-only-sql.ts';
-import { credentialValueHint, strictObjectWithHints } from './strict-object.ts';
+import { credentialValueHint, strictObjectWithHints, unknownKeyMessage } from './strict-object.ts';
 import { activationRuleIssues, destinationRuleIssues } from './config-rules.ts';
 
 export { parseDuration } from './duration.ts';
@@ -171,7 +171,7 @@ export const productSettingsSchema = z.discriminatedUnion(
     strictObjectWithHints({ mode: z.literal('per_row') }, (key, allowedKeys) =>
       key === 'skus'
         ? "skus is only used with mode 'fixed'; with 'per_row' map the SKU column as mapping.productSkus"
-        : (productObjectHint(key) ?? `unknown key '${key}'; allowed keys: ${allowedKeys.join(', ')}`),
+        : (productObjectHint(key) ?? unknownKeyMessage(key, allowedKeys)),
     ),
     strictObjectWithHints(
       {

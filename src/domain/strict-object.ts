@@ -1,3 +1,4 @@
+import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 
 /**
@@ -11,9 +12,33 @@ export const UNKNOWN_KEY_MESSAGE_SEPARATOR = '\n';
 export type UnknownKeyHint = (key: string, allowedKeys: readonly string[]) => string | undefined;
 
 /**
- * A strict object whose unknown-key errors say what to do: either a tailored hint or
- * the list of keys that are allowed, because a typo in a config file should never be
- * silently ignored.
+ * The allowed key an unknown one is most likely a typo of, or undefined when none is close:
+ * within a third of the key's length in edits (at least 2), ignoring case, as column names are
+ * suggested (src/source/columns.ts).
+ */
+export function closestKey(key: string, allowedKeys: readonly string[]): string | undefined {
+  if (allowedKeys.length === 0) return undefined;
+  const byLowerCase = new Map(allowedKeys.map((allowed) => [allowed.toLowerCase(), allowed]));
+  const candidate = closest(key.toLowerCase(), [...byLowerCase.keys()]);
+  const close = distance(key.toLowerCase(), candidate) <= Math.max(2, Math.floor(key.length / 3));
+  return close ? byLowerCase.get(candidate) : undefined;
+}
+
+/** `did you mean 'schedule'? allowed keys: …` (the question only when a key is close). */
+function keyAdvice(key: string, allowedKeys: readonly string[]): string {
+  const suggestion = closestKey(key, allowedKeys);
+  return `${suggestion === undefined ? '' : `did you mean '${suggestion}'? `}allowed keys: ${allowedKeys.join(', ')}`;
+}
+
+/** `unknown key 'shedule'; did you mean 'schedule'? allowed keys: …` */
+export function unknownKeyMessage(key: string, allowedKeys: readonly string[]): string {
+  return `unknown key '${key}'; ${keyAdvice(key, allowedKeys)}`;
+}
+
+/**
+ * A strict object whose unknown-key errors say what to do: either a tailored hint, or the
+ * closest allowed key and the list of keys that are allowed, because a typo in a config file
+ * should never be silently ignored.
  */
 export function strictObjectWithHints<Shape extends z.core.$ZodLooseShape>(shape: Shape, hint?: UnknownKeyHint) {
   const allowedKeys = Object.keys(shape);
@@ -21,7 +46,7 @@ export function strictObjectWithHints<Shape extends z.core.$ZodLooseShape>(shape
     error: (issue) => {
       if (issue.code !== 'unrecognized_keys') return undefined;
       return issue.keys
-        .map((key) => hint?.(key, allowedKeys) ?? `unknown key '${key}'; allowed keys: ${allowedKeys.join(', ')}`)
+        .map((key) => hint?.(key, allowedKeys) ?? unknownKeyMessage(key, allowedKeys))
         .join(UNKNOWN_KEY_MESSAGE_SEPARATOR);
     },
   });
@@ -37,6 +62,6 @@ export const credentialValueHint: UnknownKeyHint = (key, allowedKeys) => {
     ? `; set ${byName} to the NAME of the environment variable that holds it`
     : allowedKeys.includes('credentials')
       ? '; put environment variable names under credentials (e.g. credentials.apiKeyEnv)'
-      : `; allowed keys: ${allowedKeys.join(', ')}`;
+      : `; ${keyAdvice(key, allowedKeys)}`;
   return `credentials are referenced by environment variable name; got a value for '${key}'${instead}`;
 };

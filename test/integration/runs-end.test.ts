@@ -14,6 +14,7 @@ import {
   runToEnd,
   saveServiceActivation,
   segmentRow,
+  waitFor,
   waitToEnd,
   type TestContext,
 } from './harness.ts';
@@ -29,6 +30,10 @@ const FAST = { rateLimit: { calls: 100_000, perSeconds: 1 } };
 const PACE_APPLICATION = { apiKey: 'pace-api-key', apiSecret: 'pace-api-secret', businessUserIds: [FAKE_DEFAULTS.businessUserId], users: [] };
 const PACE_ENV = { PACE_API_KEY: PACE_APPLICATION.apiKey, PACE_API_SECRET: PACE_APPLICATION.apiSecret, PACE_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId };
 const PACE_CREDENTIALS = { grant: 'client_credentials', apiKeyEnv: 'PACE_API_KEY', apiSecretEnv: 'PACE_API_SECRET', businessUserIdEnv: 'PACE_BUSINESS_USER_ID' } as const;
+/** A key of its own for the run whose rate limit is raised while it goes. */
+const LIVE_APPLICATION = { apiKey: 'live-pace-api-key', apiSecret: 'live-pace-api-secret', businessUserIds: [FAKE_DEFAULTS.businessUserId], users: [] };
+const LIVE_ENV = { LIVE_PACE_API_KEY: LIVE_APPLICATION.apiKey, LIVE_PACE_API_SECRET: LIVE_APPLICATION.apiSecret };
+const LIVE_CREDENTIALS = { grant: 'client_credentials', apiKeyEnv: 'LIVE_PACE_API_KEY', apiSecretEnv: 'LIVE_PACE_API_SECRET', businessUserIdEnv: 'PACE_BUSINESS_USER_ID' } as const;
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -54,8 +59,8 @@ describe('every run ends, with a reason an operator can act on', () => {
   const personal = new Set<string>();
 
   beforeAll(async () => {
-    ctx = await createTestContext('runs-end', { rateLimit: null, applications: [DEFAULT_APPLICATION, PACE_APPLICATION] });
-    worker = spawnApp('debug worker', 'dist/worker.js', workerEnvFor(ctx, { LOG_LEVEL: 'debug', TEMPORAL_LOG_LEVEL: 'DEBUG', ...PACE_ENV }));
+    ctx = await createTestContext('runs-end', { rateLimit: null, applications: [DEFAULT_APPLICATION, PACE_APPLICATION, LIVE_APPLICATION] });
+    worker = spawnApp('debug worker', 'dist/worker.js', workerEnvFor(ctx, { LOG_LEVEL: 'debug', TEMPORAL_LOG_LEVEL: 'DEBUG', ...PACE_ENV, ...LIVE_ENV }));
     await worker.ready(90_000);
   });
   afterAll(async () => {
@@ -246,6 +251,24 @@ describe('every run ends, with a reason an operator can act on', () => {
     expect(aheadMs).toBeGreaterThan(50_000);
     expect(fast).toMatchObject({ status: 'succeeded', newRows: 20, sent: 20 });
     expect(elapsed).toBeLessThan(10_000);
+  });
+
+  it('a rate limit raised while a run goes reaches that run within seconds, not after the slots it had queued', async () => {
+    await table('live_pace_orders', rows('LP', 6));
+    const slow = { rateLimit: { calls: 2, perSeconds: 60 }, credentials: LIVE_CREDENTIALS };
+    await saveServiceActivation(ctx, 'live-pace', { kind: 'table', schema: 'shop', name: 'live_pace_orders' }, { destination: slow });
+    const started = Date.now();
+    const run = await ctx.client.start('live-pace');
+    // At 2 calls a minute the six rows would take 2.5 minutes; the first call leaves at once.
+    await waitFor('the first call of the slow run', () => Promise.resolve(acceptedReferences(ctx, 'LP').length >= 1 ? true : undefined), 60_000, 100);
+    await saveDestination(ctx.db, { id: 'live-pace', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', credentials: LIVE_CREDENTIALS, ...FAST });
+    const raisedAt = Date.now();
+    const summary = await waitToEnd(ctx, run.workflowId);
+    const afterRaise = Date.now() - raisedAt;
+    console.log(`rate limit 2/60s raised mid-run: ${summary.status}, sent ${summary.sent}; ${seconds(afterRaise)} after the change (${seconds(Date.now() - started)} in all)`);
+    expect(summary).toMatchObject({ status: 'succeeded', sent: 6 });
+    // The old pace would need another two minutes for the five rows left.
+    expect(afterRaise).toBeLessThan(60_000);
   });
 
   it('the debug-level worker log holds no email or name of the test data, nor does any history', async () => {

@@ -1,19 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createUntypedDb } from '../../src/db/database.ts';
-import { createDatabaseIfMissing, databaseUrl } from '../../src/dev/embedded-postgres.ts';
+import { databaseUrl } from '../../src/dev/embedded-postgres.ts';
 import { acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, runToEnd, saveServiceActivation, segmentRow, type TestContext } from './harness.ts';
 import { exitOf, freePort, killAllWorkers, spawnApp, workerEnvFor, type AppProcess } from './processes.ts';
 
 /** Pacing is not under test here. */
 const FAST = { rateLimit: { calls: 100_000, perSeconds: 1 } };
-/** Dev mode's data directory in these tests: a fresh one, never the checkout's `.data` a developer's `npm start` uses. */
-const DEV_DATA_DIR = join(tmpdir(), `tpi-dev-data-${randomBytes(4).toString('hex')}`);
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -291,172 +285,6 @@ describe('a segment reads only what the operator granted', () => {
       const temporalMs = (temporal?.exitedAfterMs() ?? NaN) - loaded;
       console.log(`worker start, unreachable Temporal: exited ${seconds(temporalMs)} after a worker that stops once its modules are loaded`);
       expect(temporalMs).toBeLessThan(10_000);
-    });
-  });
-
-  describe('dev mode never touches production', () => {
-    /** Nothing from the outer environment; only what each case sets. */
-    function devEnv(overrides: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-      const env = workerEnvFor(ctx);
-      for (const name of Object.keys(env)) {
-        if (name.startsWith('TRUSTPILOT_') || name.startsWith('TEMPORAL_') || name === 'DATABASE_URL' || name === 'WAREHOUSE_DATABASE_URL') delete env[name];
-      }
-      return { ...env, TEMPORAL_LOG_LEVEL: 'ERROR', TRUSTPILOT_DEV_DATA_DIR: DEV_DATA_DIR, ...overrides };
-    }
-
-    /** What the server looked like before the refused start, for the check below. */
-    let serverBefore: { warehouseDb: boolean; readerRole: boolean } | undefined;
-    let serverAfter: { warehouseDb: boolean; readerRole: boolean } | undefined;
-
-    async function serverState(): Promise<{ warehouseDb: boolean; readerRole: boolean }> {
-      const result = await sql<{ warehouse_db: boolean; reader_role: boolean }>`
-        select exists (select 1 from pg_database where datname = 'warehouse') as warehouse_db,
-               exists (select 1 from pg_roles where rolname = 'trustpilot_dev_reader') as reader_role`.execute(ctx.warehouseAdmin);
-      const row = result.rows[0];
-      return { warehouseDb: row?.warehouse_db ?? false, readerRole: row?.reader_role ?? false };
-    }
-
-    it('refuses a database a production worker uses: non-zero exit naming production, no demo table, no demo activation', async () => {
-      serverBefore = await serverState();
-      const taskQueue = `dev-refused-${randomBytes(3).toString('hex')}`;
-      // Credentials and Temporal given, so that the only reason to refuse is the database.
-      const app = spawnApp(
-        'dev on production',
-        'dist/dev/main.js',
-        devEnv({ ...ctx.workerEnv, DATABASE_URL: ctx.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue }),
-        'Ready.',
-      );
-      let exit;
-      try {
-        exit = await exitOf(app, 30_000);
-      } finally {
-        await app.kill();
-      }
-      serverAfter = await serverState();
-      const output = app.output();
-      const demoActivations = await ctx.db.selectFrom('app.activations').select('id').where('id', '=', 'demo-orders').execute();
-      const demoDestinations = await ctx.db.selectFrom('app.destinations').select('id').where('id', '=', 'demo-trustpilot').execute();
-      const demoTableHere = await adminCount(`select count(*)::int as n from pg_tables where schemaname = 'demo'`);
-      let demoTableInWarehouse = 0;
-      if (serverAfter.warehouseDb) {
-        const warehouse = createUntypedDb(databaseUrl(inject('postgresAdminUrl'), 'warehouse'));
-        try {
-          const result = await sql<{ n: number }>`select count(*)::int as n from pg_tables where schemaname = 'demo'`.execute(warehouse);
-          demoTableInWarehouse = Number(result.rows[0]?.n ?? 0);
-        } finally {
-          await warehouse.destroy();
-        }
-      }
-      const mode = await ctx.db.selectFrom('app.deployment').select('mode').executeTakeFirstOrThrow();
-      // Leave the server as found (the next test reports what was created).
-      const server = createUntypedDb(inject('postgresAdminUrl'), { max: 1 });
-      try {
-        if (!serverBefore.warehouseDb && serverAfter.warehouseDb) await sql`drop database if exists warehouse`.execute(server);
-        if (!serverBefore.readerRole && serverAfter.readerRole) await sql`drop role if exists segment_reader`.execute(server);
-      } finally {
-        await server.destroy();
-      }
-      console.log(
-        `dev mode on a production database: exit ${exit.code} after ${seconds(app.exitedAfterMs() ?? NaN)}; demo activations ${demoActivations.length}, ` +
-          `demo destinations ${demoDestinations.length}, demo tables here ${demoTableHere} / in 'warehouse' ${demoTableInWarehouse}; deployment still ${mode.mode}`,
-      );
-      expect(exit.timedOut, output).toBe(false);
-      expect(exit.code, output).not.toBe(0);
-      expect(output).toContain('production');
-      expect(output).not.toContain('Ready.');
-      expect(app.exitedAfterMs()).toBeLessThan(20_000);
-      expect(demoActivations).toEqual([]);
-      expect(demoDestinations).toEqual([]);
-      expect(demoTableHere).toBe(0);
-      expect(demoTableInWarehouse).toBe(0);
-      expect(mode.mode).toBe('production');
-    });
-
-    it('refused on a production database, it creates nothing on that server either (no warehouse database, no reader role)', () => {
-      expect(serverBefore).toBeDefined();
-      console.log(`dev mode on a production database, server before ${JSON.stringify(serverBefore)}, after ${JSON.stringify(serverAfter)}`);
-      if (serverBefore?.warehouseDb === false) expect(serverAfter?.warehouseDb, "database 'warehouse' created on the production server").toBe(false);
-      if (serverBefore?.readerRole === false) expect(serverAfter?.readerRole, "role 'trustpilot_dev_reader' created on the production server").toBe(false);
-    });
-
-    it('refuses to mix a fake Trustpilot with a real Temporal deployment, before starting anything', async () => {
-      const dataDirBefore = existsSync(DEV_DATA_DIR);
-      const postgresDirBefore = existsSync(join(DEV_DATA_DIR, 'postgres'));
-      const app = spawnApp('dev on real Temporal without credentials', 'dist/dev/main.js', devEnv({ TEMPORAL_ADDRESS: inject('temporalAddress') }), 'Ready.');
-      let exit;
-      try {
-        exit = await exitOf(app, 30_000);
-      } finally {
-        await app.kill();
-      }
-      const output = app.output();
-      console.log(`dev mode, TEMPORAL_ADDRESS without credentials: exit ${exit.code} after ${seconds(app.exitedAfterMs() ?? NaN)}: ${output.trim().slice(0, 160)}`);
-      expect(exit.timedOut, output).toBe(false);
-      expect(exit.code, output).not.toBe(0);
-      expect(output).toContain('refuses to mix');
-      expect(output).toContain('TEMPORAL_ADDRESS');
-      expect(output).not.toMatch(/Starting|Fake Trustpilot|Ready\./);
-      expect(app.exitedAfterMs()).toBeLessThan(15_000);
-      if (!dataDirBefore) expect(existsSync(DEV_DATA_DIR)).toBe(false);
-      if (!postgresDirBefore) expect(existsSync(join(DEV_DATA_DIR, 'postgres'))).toBe(false);
-    });
-
-    /** How the dev-mode process of the next test stopped on SIGTERM. */
-    let sigterm: { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; said: string; stoppedLine: boolean; discoveryLeft: boolean } | undefined;
-
-    it('with TRUSTPILOT_API_KEY_FILE set, does not start the fake Trustpilot', async () => {
-      const database = `t_dev_fresh_${randomBytes(4).toString('hex')}`;
-      await createDatabaseIfMissing(inject('postgresAdminUrl'), database);
-      const secrets = mkdtempSync(join(tmpdir(), 'tpi-dev-secret-'));
-      const keyFile = join(secrets, 'api-key');
-      writeFileSync(keyFile, 'a-real-looking-api-key\n', { mode: 0o600 });
-      const taskQueue = `dev-real-${randomBytes(3).toString('hex')}`;
-      const discoveryFile = join(DEV_DATA_DIR, 'dev-connection.json');
-      const spawnedAt = Date.now();
-      const app = spawnApp(
-        'dev with an API key file',
-        'dist/dev/main.js',
-        devEnv({
-          TRUSTPILOT_API_KEY_FILE: keyFile,
-          TEMPORAL_ADDRESS: inject('temporalAddress'),
-          TEMPORAL_TASK_QUEUE: taskQueue,
-          DATABASE_URL: databaseUrl(inject('postgresAdminUrl'), database),
-          WAREHOUSE_DATABASE_URL: databaseUrl(inject('postgresAdminUrl'), database, inject('reader')),
-        }),
-        'Ready.',
-      );
-      let banner = false;
-      try {
-        await app.ready(60_000).then(
-          () => {
-            banner = true;
-          },
-          () => undefined,
-        );
-        const output = app.output();
-        console.log(`dev mode with TRUSTPILOT_API_KEY_FILE: banner ${banner} after ${seconds(Date.now() - spawnedAt)}; exited ${app.hasExited()}: ${output.trim().split('\n').slice(0, 3).join(' | ')}`);
-        expect(output).not.toContain('Fake Trustpilot');
-        expect(output).not.toContain('8787');
-        expect(banner, `dev mode did not print its banner:\n${output}`).toBe(true);
-        expect(app.hasExited()).toBe(false);
-      } finally {
-        // SIGTERM lets it clean up (the dev-connection file); SIGKILL if it does not stop.
-        app.signal('SIGTERM');
-        const stopped = await exitOf(app, 20_000);
-        const discoveryPid = existsSync(discoveryFile) ? (JSON.parse(readFileSync(discoveryFile, 'utf8')) as { pid?: number }).pid : undefined;
-        sigterm = { ...stopped, said: app.output().trim().split('\n').slice(-2).join(' | '), stoppedLine: app.output().includes('Stopped.'), discoveryLeft: discoveryPid === app.pid };
-        console.log(`dev mode with TRUSTPILOT_API_KEY_FILE, after SIGTERM: ${JSON.stringify(sigterm)}`);
-        rmSync(secrets, { recursive: true, force: true });
-        rmSync(DEV_DATA_DIR, { recursive: true, force: true });
-      }
-    });
-
-    it('stops cleanly on SIGTERM, as its banner says: exit 0, "Stopped.", its discovery file removed', () => {
-      expect(sigterm).toBeDefined();
-      expect(sigterm?.timedOut).toBe(false);
-      expect(sigterm?.stoppedLine, sigterm?.said).toBe(true);
-      expect(sigterm?.code, sigterm?.said).toBe(0);
-      expect(sigterm?.discoveryLeft).toBe(false);
     });
   });
 });

@@ -53,6 +53,41 @@ describe('schedule.cron', () => {
     expectValid(parseConfigs(destination(), activation({ schedule: { cron } })));
   });
 
+  // What cron-parser (and other dialects) accept but a Temporal schedule refuses: validate must refuse it too.
+  it.each([
+    ['0 9 L * *', "day of month 'L': 'L' (last day or weekday) is not supported"],
+    ['0 9 * * 5L', "day of week '5L': 'L' (last day or weekday) is not supported"],
+    ['0 0 LW * *', "day of month 'LW': 'L' (last day or weekday) is not supported"],
+    ['H 9 * * *', "minute 'H': 'H' (a hashed value) is not supported: choose a fixed value"],
+    ['H/15 * * * *', "minute 'H/15': 'H' (a hashed value) is not supported"],
+    ['0 9 15W * *', "day of month '15W': 'W' (nearest weekday) is not supported"],
+    ['0 9 ? * 1', "day of month '?': '?' is not supported: use '*'"],
+    // Temporal would read '#2' as a comment and fire every Monday.
+    ['0 9 * * 1#2', "day of week '1#2': '#' (nth weekday of the month) is not supported"],
+    ['0 9 * * FRI-MON', "day of week 'FRI-MON': a range is two values"],
+    ['0 9 * * t', "day of week 't': not a number from 0 to 7 or a name"],
+    ['*/0 * * * *', "minute '*/0': a step is '/' and a whole number of at least 1"],
+    ['0 24 * * *', "hour '24': not a number from 0 to 23"],
+  ])("refuses '%s' as a Temporal schedule would, saying why", (cron, message) => {
+    const issue = issueAt(parseConfigs(destination(), activation({ schedule: { cron } })), 'activation.schedule.cron');
+    expect(issue.message).toMatch(/^is not a valid cron expression for a Temporal schedule: /);
+    expect(issue.message).toContain(message);
+  });
+
+  // Names and prefixes as Temporal reads them; 7 is Sunday; a step on a single value runs to the end.
+  it.each(['0 9 * JUL,APR MON-FRI', '0 9 * * tu', '0 9 * jan-mar sun-sat', '0 9 * * 0-7', '0 9 * * 1-7/2', '1-5/2,8 * * * *', '5/20 * * * *', '0 9 1-7 * mon'])(
+    "accepts '%s', as a Temporal schedule does",
+    (cron) => {
+      expectValid(parseConfigs(destination(), activation({ schedule: { cron } })));
+    },
+  );
+
+  it('fires on days matching both the day of month and the day of week, as Temporal does: a Monday the 31st exists, a Monday the 30th of February not', () => {
+    expectValid(parseConfigs(destination(), activation({ schedule: { cron: '0 9 31 * 1' } })));
+    const issue = issueAt(parseConfigs(destination(), activation({ schedule: { cron: '0 9 30 2 1' } })), 'activation.schedule.cron');
+    expect(issue.message).toMatch(/never fires .*needs both to match/);
+  });
+
   it('refuses both every and cron, and neither', () => {
     const both = issuesOf(parseConfigs(destination(), activation({ schedule: { every: '5m', cron: '*/5 * * * *' } })));
     expect(both.map((issue) => issue.message)).toContain("set exactly one of 'every' (e.g. '5m') or 'cron' (e.g. '0 * * * *')");

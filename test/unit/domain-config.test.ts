@@ -238,6 +238,30 @@ describe('destination and activation schemas', () => {
     );
     expect(JSON.stringify(issues)).not.toContain('hunter2');
   });
+
+  it('suggests the closest known key for an unknown one, at any depth, and none when nothing is close', () => {
+    const issues = issuesOf(
+      parseConfigs(
+        { ...destination(), circuitBreaker: { failuresInRow: 5 } },
+        {
+          ...activation(),
+          shedule: { every: '5m' },
+          source: { kind: 'table', nmae: 'orders' },
+          mapping: { consumerName: 'name', consumerEmail: 'email', referenceNumber: 'order_id', ConsumerEmail: 'email2' },
+          cursor: { column: 'created_at', lookBack: '1d' },
+          frobnicate: true,
+        },
+      ),
+    );
+    const message = (path: string) => issues.find((issue) => issue.path === path)?.message;
+    expect(message('activation.shedule')).toMatch(/^unknown key 'shedule'; did you mean 'schedule'\? allowed keys: id, name, destinationId, /);
+    expect(message('activation.source.nmae')).toBe("unknown key 'nmae'; did you mean 'name'? allowed keys: kind, schema, name");
+    // Case alone is a typo too.
+    expect(message('activation.mapping.ConsumerEmail')).toMatch(/^unknown key 'ConsumerEmail'; did you mean 'consumerEmail'\?/);
+    expect(message('activation.cursor.lookBack')).toMatch(/did you mean 'lookback'\?/);
+    expect(message('destination.circuitBreaker.failuresInRow')).toMatch(/did you mean 'failuresInARow'\?/);
+    expect(message('activation.frobnicate')).toMatch(/^unknown key 'frobnicate'; allowed keys: /);
+  });
 });
 
 describe('credentials are references, never values', () => {
@@ -389,7 +413,8 @@ describe('products, schedule and durations', () => {
     [{ every: 'hourly' }, "duration like '30s'"],
     [{ cron: '0 9 * *' }, '5-field cron'],
     [{ cron: '0 9 * * 1', catchupWindow: '1s' }, 'at least 10s'],
-    [{ every: '1h', pause: true }, "unknown key 'pause'"],
+    [{ every: '1h', pause: true }, "unknown key 'pause'; did you mean 'paused'? allowed keys: every, cron, paused, catchupWindow"],
+    [{ every: '1h', catchUpWindow: '1m' }, "unknown key 'catchUpWindow'; did you mean 'catchupWindow'?"],
   ])('refuses the schedule %j', (input, message) => {
     const result = scheduleSchema.safeParse(input);
     expect(result.success).toBe(false);

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
 import { TRUSTPILOT_LOCALES } from '../../src/domain/locales.ts';
@@ -825,3 +826,63 @@ describe('fake Trustpilot: admin routes and programmatic API', () => {
     expect(fake.accepted()).toEqual([]);
   });
 });
+
+/** A request with the Host header of one's choosing (fetch sets Host itself); `null` sends none. */
+function requestWithHost(fake: FakeTrustpilot, path: string, host: string | null, method = 'GET'): Promise<{ status: number; body: string; contentType: string | undefined }> {
+  const target = new URL(path, fake.url);
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      { hostname: target.hostname, port: target.port, path: target.pathname, method, setHost: false, headers: host === null ? {} : { host } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: response.headers['content-type'] }));
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+describe('fake Trustpilot: admin routes answer only requests addressed to the fake (DNS rebinding)', () => {
+  it('answers Host localhost, 127.0.0.1 and [::1] with the server port, in any case', async () => {
+    const fake = await start();
+    const { port } = new URL(fake.url);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `LocalHost:${port}`]) {
+      const answer = await requestWithHost(fake, '/admin/stats', host);
+      expect(answer.status, host).toBe(200);
+    }
+  });
+
+  it('refuses any other Host with a short JSON 403, on every admin route and method, and changes nothing', async () => {
+    const { fake, token } = await startWithToken();
+    await postInvitation(fake, validInvitation(), { token });
+    const { port } = new URL(fake.url);
+    const foreign = [`attacker.example:${port}`, 'attacker.example', `localhost:${Number(port) + 1}`, 'localhost', `127.0.0.1.nip.io:${port}`, `localhost.:${port}`, ''];
+    for (const host of foreign) {
+      for (const [method, path] of [['GET', '/admin'], ['GET', '/admin/invitations'], ['DELETE', '/admin/invitations'], ['PUT', '/admin/faults'], ['GET', '/admin/nothing']] as const) {
+        const answer = await requestWithHost(fake, path, host, method);
+        expect(answer.status, `${method} ${path} with Host ${String(host)}`).toBe(403);
+        expect(answer.contentType).toMatch(/^application\/json/);
+        expect(JSON.parse(answer.body)).toEqual({ message: expect.stringMatching(/^Forbidden/) as unknown });
+        expect(answer.body.length).toBeLessThan(200);
+        expect(answer.body).not.toContain('jane.doe');
+      }
+    }
+    // Without a Host header at all, Node's HTTP server refuses the request before any route sees it.
+    expect((await requestWithHost(fake, '/admin/invitations', null, 'DELETE')).status).toBe(400);
+    expect(fake.accepted()).toHaveLength(1);
+    expect(fake.stats().requests).toBe(2);
+  });
+
+  it('also answers the host it was started on; the API routes, which need credentials, answer any Host', async () => {
+    const fake = await start({ host: '0.0.0.0' });
+    const { port } = new URL(fake.url);
+    expect((await requestWithHost(fake, '/admin', `0.0.0.0:${port}`)).status).toBe(200);
+    expect((await requestWithHost(fake, '/admin', `attacker.example:${port}`)).status).toBe(403);
+    const templates = await requestWithHost(fake, `/v1/private/business-units/${BU}/templates`, `api.trustpilot.example:${port}`);
+    expect(templates.status).toBe(401);
+  });
+});
+

@@ -13,7 +13,9 @@ import {
 } from '../../db/config-store.ts';
 import { listRunSummaries } from '../../db/runs.ts';
 import type { ActivationConfig, RunSummary } from '../../domain/index.ts';
+import { readDeployment } from '../../db/deployment.ts';
 import { deleteSchedule, describeSchedule, type ScheduleState } from '../../temporal/schedules.ts';
+import { STOP_GRACE_MS, stopRunsOf } from '../../temporal/stop-runs.ts';
 
 function sourceText(activation: ActivationConfig): string {
   const { source } = activation;
@@ -30,8 +32,33 @@ function stateText(schedule: ScheduleState | undefined | null): string {
   return schedule.paused ? `${colors.yellow('paused')}${schedule.note ? colors.dim(`: ${schedule.note}`) : ''}` : colors.green('active');
 }
 
+/** A running run's counts are the ledger's so far (see listRunSummaries): said so, not passed off as a result. */
 export function resultText(run: RunSummary): string {
-  return `${run.newRows} new → ${run.sent} sent, ${run.rejected} rejected, ${run.failed} failed`;
+  const counts = `${run.newRows} new → ${run.sent} sent, ${run.rejected} rejected, ${run.failed} failed`;
+  return run.status === 'running' ? `${counts} so far` : counts;
+}
+
+function warningsText(run: RunSummary): string {
+  return run.warnings.length === 0 ? '' : colors.yellow(`${run.warnings.length} warning${run.warnings.length === 1 ? '' : 's'}`);
+}
+
+/**
+ * How long a run took. A skipped run did no work, and its two timestamps come from two clocks
+ * (the app's and the database's), so it has none; neither has a run whose clocks disagree.
+ */
+export function durationText(run: Pick<RunSummary, 'status' | 'startedAt' | 'finishedAt'>): string {
+  if (!run.finishedAt) return colors.dim('running');
+  const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  if (run.status === 'skipped' || !Number.isFinite(ms) || ms < 0) return '—';
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** What `show` says instead of the next run when the schedule will not start one. */
+export function nextRunText(schedule: ScheduleState | undefined | null): string {
+  if (schedule === null) return colors.dim('unknown (Temporal unreachable)');
+  if (schedule === undefined) return colors.yellow('none: no schedule (run sync-schedules)');
+  if (schedule.paused) return `${colors.yellow('paused')} (${schedule.note ? `reason: ${schedule.note}` : 'no reason given'}; \`resume\` brings it back)`;
+  return schedule.nextRunAt ? `${schedule.nextRunAt} (${relativeTime(schedule.nextRunAt)})` : '?';
 }
 
 async function scheduleOf(services: CliServices, activationId: string): Promise<ScheduleState | undefined | null> {
@@ -84,7 +111,7 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
     }
     console.log(colors.bold('Destinations'));
     printTable(destinations, [
-      { header: 'id', value: (destination) => destination.id },
+      { header: 'id', value: (destination) => destination.id, keepWords: true },
       { header: 'business unit', value: (destination) => destination.businessUnitId },
       { header: 'type', value: (destination) => destination.invitationType },
       { header: 'rate limit', value: (destination) => `${destination.rateLimit.calls} / ${destination.rateLimit.perSeconds}s` },
@@ -94,7 +121,7 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
     printTable(
       rows,
       [
-        { header: 'id', value: (row) => row.activation.id },
+        { header: 'id', value: (row) => row.activation.id, keepWords: true },
         { header: 'destination', value: (row) => row.activation.destinationId },
         { header: 'source', value: (row) => sourceText(row.activation.config) },
         { header: 'schedule', value: (row) => scheduleText(row.activation.config) },
@@ -102,7 +129,10 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
         { header: 'next run', value: (row) => (row.schedule && !row.schedule.paused ? relativeTime(row.schedule.nextRunAt) : '') },
         {
           header: 'last run',
-          value: (row) => (row.lastRun ? `${statusColor(row.lastRun.status)} ${relativeTime(row.lastRun.finishedAt ?? row.lastRun.startedAt)}: ${resultText(row.lastRun)}` : colors.dim('never')),
+          value: (row) =>
+            row.lastRun
+              ? `${statusColor(row.lastRun.status)} ${relativeTime(row.lastRun.finishedAt ?? row.lastRun.startedAt)}: ${resultText(row.lastRun)}${row.lastRun.warnings.length > 0 ? `, ${warningsText(row.lastRun)}` : ''}`
+              : colors.dim('never'),
         },
       ],
       '(none: add one with `apply <file>`)',
@@ -139,7 +169,7 @@ async function showActivation(services: CliServices, id: string, json: boolean):
     ['cursor', activation.cursor ? `${activation.cursor.column} (look-back ${activation.cursor.lookback}, full scan every ${activation.cursor.fullScanEvery})` : 'none: every run diffs the whole segment'],
     ['mapping', Object.entries(activation.mapping).map(([field, column]) => `${field} ← ${String(column)}`).join(', ')],
     ['schedule', `${scheduleText(activation)}, ${stateText(schedule)}`],
-    ['next run', schedule && !schedule.paused ? `${schedule.nextRunAt ?? '?'} (${relativeTime(schedule.nextRunAt)})` : ''],
+    ['next run', nextRunText(schedule)],
     ['watermark', stored.watermark ?? 'none'],
     ['last full scan', facts.last_full_scan_at?.toISOString() ?? 'never'],
     ['ledger', Object.entries(counts).map(([status, count]) => `${statusColor(status)} ${count}`).join(', ') || 'empty'],
@@ -149,17 +179,23 @@ async function showActivation(services: CliServices, id: string, json: boolean):
   printRuns(runs);
 }
 
+/** The runs table, then each warning in full (they hold counts only, never a row's values). */
 export function printRuns(runs: readonly RunSummary[]): void {
   printTable(runs, [
-    { header: 'run', value: (run) => run.runId },
-    { header: 'activation', value: (run) => run.activationId },
+    { header: 'run', value: (run) => run.runId, keepWords: true },
+    { header: 'activation', value: (run) => run.activationId, keepWords: true },
     { header: 'status', value: (run) => run.status, style: (text) => statusColor(text) },
     { header: 'started', value: (run) => run.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') },
-    { header: 'took', value: (run) => (run.finishedAt ? `${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)}s` : colors.dim('running')) },
+    { header: 'took', value: (run) => durationText(run) },
+    { header: 'warnings', value: (run) => warningsText(run) },
     { header: 'scan', value: (run) => (run.status === 'skipped' ? '' : `${run.fullScan ? 'full' : 'cursor'}, ${run.sourceRows} rows`) },
     { header: 'result', value: (run) => (run.status === 'skipped' ? '' : resultText(run)) },
     { header: 'reason', value: (run) => run.error ?? '' },
   ]);
+  const warned = runs.filter((run) => run.warnings.length > 0);
+  if (warned.length === 0) return;
+  console.log(colors.yellow('Warnings'));
+  for (const run of warned) for (const warning of run.warnings) console.log(`  run ${run.runId}: ${warning}`);
 }
 
 async function showDestination(services: CliServices, id: string, json: boolean): Promise<void> {
@@ -197,8 +233,16 @@ export async function pauseCommand(activationId: string, options: { reason: stri
   await withServices(async (services) => {
     await setPausedNote(services.db, activationId, options.reason);
     await services.client.ensureSchedule(activationId);
-    if (options.json) printJson({ activationId, paused: true, note: options.reason });
-    else console.log(`${colors.yellow('paused')} ${activationId}: ${options.reason}`);
+    // The schedule shows the operator's reason even where the configuration pauses it too.
+    const schedule = await describeSchedule(services.temporal, activationId);
+    const note = schedule?.note ?? options.reason;
+    const { activation } = await loadActivation(services.db, activationId);
+    const alsoByConfiguration = !activation.enabled || activation.schedule.paused;
+    if (options.json) printJson({ activationId, paused: true, note, pausedByConfiguration: alsoByConfiguration });
+    else {
+      console.log(`${colors.yellow('paused')} ${activationId}: ${note}`);
+      if (alsoByConfiguration) console.log(colors.dim(`  its configuration pauses it too (${activation.enabled ? 'schedule.paused' : 'enabled: false'}): \`resume\` alone will not run it`));
+    }
   });
 }
 
@@ -226,10 +270,19 @@ export async function deleteCommand(kind: 'activation' | 'destination', id: stri
   }
   await withServices(async (services) => {
     if (kind === 'activation') {
+      const deployment = await readDeployment(services.db);
+      // Marked deleted first: from then on no send of it takes a row, whatever its runs are doing.
       await deleteActivation(services.db, id, { purgeLedger: options.purgeLedger ?? false });
-      await deleteSchedule(services.temporal, id);
-      if (options.json) printJson({ deleted: 'activation', id, ledgerKept: !options.purgeLedger });
-      else console.log(`deleted activation ${id} and its schedule${options.purgeLedger ? ', with its ledger and runs' : '; its ledger is kept (apply it again to resume without resending)'}`);
+      const schedule = await deleteSchedule(services.temporal, id, deployment?.deploymentId);
+      const stopped = await stopRunsOf(services, id, { reason: `activation ${id} was deleted (cli delete)`, graceMs: STOP_GRACE_MS });
+      if (options.json) printJson({ deleted: 'activation', id, ledgerKept: !options.purgeLedger, schedule, stoppedRuns: stopped });
+      else {
+        const scheduleText = schedule === 'foreign' ? 'its schedule belongs to another deployment and was left alone' : 'and its schedule';
+        console.log(`deleted activation ${id} ${scheduleText}${options.purgeLedger ? ', with its ledger and runs' : '; its ledger is kept (apply it again to resume without resending)'}`);
+        for (const run of stopped) {
+          console.log(`  stopped ${run.runId === null ? 'workflow' : `run ${run.runId}`} (${run.workflowId}): ${run.how === 'cancelled' ? 'its calls in flight finished' : 'terminated'}; its unsent rows stay in the ledger`);
+        }
+      }
     } else {
       await deleteDestination(services.db, id);
       if (options.json) printJson({ deleted: 'destination', id });

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { cliEnv, withServices } from '../context.ts';
-import { readConfigEntries, type ConfigEntry } from '../config-files.ts';
+import { readConfigEntries, readConfigFiles, type ConfigEntry, type SkippedFile } from '../config-files.ts';
 import { CliError, colors, isTerminal, printJson } from '../output.ts';
 import {
   ConfigValidationError,
@@ -21,7 +21,10 @@ import { checkAgainstSource } from '../../source/check.ts';
 import { sourceRefOf } from '../../source/columns.ts';
 import { DEFAULT_READER_ROLE, PER_ACTIVATION_ROLE_PREFIX, ReaderRoleError, activationRoleName, readerRoleProblems, readerRoleSql, type ActivationSource } from '../../source/reader-role.ts';
 import type { Warehouse } from '../../source/warehouse.ts';
-import { deleteSchedule, ensureSchedule } from '../../temporal/schedules.ts';
+import { STOP_GRACE_MS, stopRunsOf } from '../../temporal/stop-runs.ts';
+import { deleteSchedule, ensureSchedule, pausedAgainNote, scheduleDrift, ScheduleSpecError, type ScheduleDrift } from '../../temporal/schedules.ts';
+import { PublicError } from '../../domain/public-error.ts';
+import type { SourceColumn } from '../../source/shape.ts';
 
 export interface Problem {
   where: string;
@@ -94,8 +97,10 @@ function destinationPlaceholder(activation: unknown): unknown {
 /** The reader role, and every activation against its real source. */
 async function checkSources(warehouse: Warehouse, checked: Checked): Promise<Problem[]> {
   const problems: Problem[] = [];
+  let readerRole: string | undefined;
   try {
     const role = await readerRoleProblems(warehouse, warehouse.appRole === undefined ? {} : { appRole: warehouse.appRole });
+    readerRole = role.role;
     if (role.problems.length > 0) {
       const sources = [...checked.activations.values()].map((entry) => sourceRefOf(entry.config));
       problems.push({ where: 'WAREHOUSE_DATABASE_URL', message: new ReaderRoleError(role.problems, { ...role, sources }).message.trimEnd() });
@@ -105,8 +110,9 @@ async function checkSources(warehouse: Warehouse, checked: Checked): Promise<Pro
     problems.push({ where: 'WAREHOUSE_DATABASE_URL', message: `cannot connect to the warehouse: ${error instanceof Error ? error.message : String(error)}` });
     return problems;
   }
+  const columns = new Map<string, Promise<SourceColumn[]>>();
   for (const { config, resolved, entry } of checked.activations.values()) {
-    for (const problem of await checkAgainstSource(warehouse, config, resolved)) {
+    for (const problem of await checkAgainstSource(warehouse, config, resolved, { readerRole, file: entry.file, columns })) {
       problems.push({ where: label(entry), message: `${problem.path}: ${problem.message}` });
     }
   }
@@ -117,13 +123,18 @@ function printProblems(problems: readonly Problem[]): void {
   for (const problem of problems) console.log(`${colors.red('✗')} ${problem.where}: ${problem.message}`);
 }
 
+/** Files of the folders named that were not read: a YAML file beside JSON ones would otherwise go unnoticed (and, with --prune, be deleted). */
+function printSkipped(skipped: readonly SkippedFile[]): void {
+  for (const entry of skipped) console.log(colors.dim(`  skipped ${entry.file}: ${entry.reason}`));
+}
+
 export interface ValidateOptions {
   json?: boolean;
 }
 
 /** `validate`: checks files (and, when a database is configured, their sources) without saving anything. */
 export async function validateCommand(paths: string[], options: ValidateOptions): Promise<void> {
-  const entries = await readConfigEntries(paths);
+  const { entries, skipped } = await readConfigFiles(paths);
   const { env } = cliEnv();
   let result: { problems: Problem[]; sourcesChecked: boolean; destinations: number; activations: number };
   if (env.DATABASE_URL) {
@@ -136,9 +147,12 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     const checked = await checkEntries(entries, undefined);
     result = { problems: checked.problems, sourcesChecked: false, destinations: checked.destinations.size, activations: checked.activations.size };
   }
-  if (options.json) printJson({ valid: result.problems.length === 0, sourcesChecked: result.sourcesChecked, problems: result.problems });
-  else if (result.problems.length > 0) printProblems(result.problems);
-  else {
+  if (options.json) printJson({ valid: result.problems.length === 0, sourcesChecked: result.sourcesChecked, problems: result.problems, skipped });
+  else if (result.problems.length > 0) {
+    printSkipped(skipped);
+    printProblems(result.problems);
+  } else {
+    printSkipped(skipped);
     console.log(`${colors.green('✓')} valid: ${result.destinations} destination(s), ${result.activations} activation(s)`);
     if (!result.sourcesChecked) console.log(colors.dim('  sources not checked: no database configured (set DATABASE_URL and WAREHOUSE_DATABASE_URL, or start `npm start`)'));
   }
@@ -148,9 +162,58 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
 type Action = 'create' | 'change' | 'unchanged' | 'delete';
 
 interface PlanItem {
-  kind: 'destination' | 'activation';
+  /** `schedule`: a live schedule that differs from what its activation says (changed in Temporal, or missing) */
+  kind: 'destination' | 'activation' | 'schedule';
   id: string;
   action: Action;
+  /** for a schedule: what differs, and what apply does about it */
+  detail?: string;
+}
+
+/** `apply --prune` deletes more than this many destinations and activations only with --yes. */
+export const PRUNE_CONFIRM_ABOVE = 3;
+
+/** Schedules described at once while planning: enough to plan thousands quickly, few enough for a shared server. */
+const DESCRIBE_CONCURRENCY = 8;
+
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The live schedules that differ from what apply will set: resumed or paused in the Temporal UI,
+ * or missing. Without this, apply would undo a change made in Temporal and report no change.
+ */
+async function scheduleDrifts(db: AppDb, temporal: Client, checked: Checked, plan: readonly PlanItem[]): Promise<Map<string, ScheduleDrift>> {
+  const deployment = await readDeployment(db);
+  // Nothing of this deployment's can be in Temporal before it exists.
+  if (!deployment) return new Map();
+  // Soft-deleted rows keep their note, and an activation applied again under their id gets it back.
+  const notes = new Map((await db.selectFrom('app.activations').select(['id', 'paused_note']).execute()).map((row) => [row.id, row.paused_note]));
+  const stored = new Map((await listActivations(db)).map((listing) => [listing.id, listing]));
+  const items = plan.filter((item) => item.kind === 'activation' && item.action !== 'delete');
+  const drifts = await mapConcurrently(items, DESCRIBE_CONCURRENCY, async (item) => {
+    const activation = checked.activations.get(item.id)?.config;
+    if (!activation) return undefined;
+    const previous = stored.get(item.id);
+    const drift = await scheduleDrift(
+      temporal,
+      { activation, deploymentId: deployment.deploymentId, pausedNote: notes.get(item.id) ?? null },
+      previous ? { activation: previous.config, pausedNote: previous.pausedNote } : undefined,
+    );
+    // A new activation's schedule is created anyway: that is its `+` line.
+    return drift && !(item.action === 'create' && drift.description.startsWith('missing')) ? drift : undefined;
+  });
+  return new Map(drifts.filter((drift): drift is ScheduleDrift => drift !== undefined).map((drift) => [drift.activationId, drift]));
 }
 
 async function planOf(db: AppDb, checked: Checked, prune: boolean): Promise<PlanItem[]> {
@@ -178,7 +241,30 @@ async function planOf(db: AppDb, checked: Checked, prune: boolean): Promise<Plan
 const SYMBOLS: Record<Action, string> = { create: colors.green('+'), change: colors.yellow('~'), unchanged: colors.dim('='), delete: colors.red('-') };
 
 function printPlan(plan: readonly PlanItem[]): void {
-  for (const item of plan) console.log(`  ${SYMBOLS[item.action]} ${item.kind} ${item.id}${item.action === 'unchanged' ? colors.dim(' (unchanged)') : ` (${item.action})`}`);
+  for (const item of plan) {
+    if (item.detail !== undefined) console.log(`  ${SYMBOLS[item.action]} ${item.kind} ${item.id}: ${item.detail}`);
+    else console.log(`  ${SYMBOLS[item.action]} ${item.kind} ${item.id}${item.action === 'unchanged' ? colors.dim(' (unchanged)') : ` (${item.action})`}`);
+  }
+}
+
+/** `3 activation(s) (a, b, c) and 1 destination(s) (d)`: how many of each, and which. */
+function deletionSummary(deletions: readonly PlanItem[]): string {
+  const parts: string[] = [];
+  for (const kind of ['activation', 'destination'] as const) {
+    const ids = deletions.filter((item) => item.kind === kind).map((item) => item.id);
+    if (ids.length === 0) continue;
+    parts.push(`${ids.length} ${kind}(s) (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})${kind === 'activation' ? ' with their schedules' : ''}`);
+  }
+  return parts.join(' and ');
+}
+
+/** A schedule Temporal would not take, or could not be reached for, named by activation rather than reported as a crash. */
+function scheduleFailure(activationId: string, verb: string, error: unknown): unknown {
+  if (error instanceof PublicError || !(error instanceof Error)) return error;
+  if (error instanceof TypeError) return new ScheduleSpecError(`activation '${activationId}': Temporal refused its schedule (schedule): ${error.message.slice(0, 200)}`);
+  const code = 'code' in error && (typeof error.code === 'string' || typeof error.code === 'number') ? `, code ${String(error.code)}` : '';
+  if (error.name === 'ServiceError') return new PublicError(`activation '${activationId}': its schedule could not be ${verb} in Temporal (${error.name}${code})`);
+  return error;
 }
 
 /**
@@ -193,7 +279,7 @@ async function restoreSchedules(db: AppDb, temporal: Client, taskQueue: string, 
   for (const id of touched) {
     try {
       if (created.has(id)) {
-        await deleteSchedule(temporal, id);
+        await deleteSchedule(temporal, id, deployment.deploymentId);
       } else if (existing.has(id)) {
         const stored = await loadActivation(db, id);
         await ensureSchedule(temporal, { activation: stored.activation, taskQueue, deploymentId: deployment.deploymentId, pausedNote: stored.pausedNote });
@@ -206,6 +292,8 @@ async function restoreSchedules(db: AppDb, temporal: Client, taskQueue: string, 
 
 export interface ApplyOptions {
   prune?: boolean;
+  /** confirms a prune that deletes more than PRUNE_CONFIRM_ABOVE entries */
+  yes?: boolean;
   json?: boolean;
 }
 
@@ -215,21 +303,33 @@ export interface ApplyOptions {
  * is saved and the schedules are put back as they were.
  */
 export async function applyCommand(paths: string[], options: ApplyOptions): Promise<void> {
-  const entries = await readConfigEntries(paths);
+  const { entries, skipped } = await readConfigFiles(paths);
   await withServices(
     async (services) => {
       const { db, temporal, env } = services;
       const checked = await checkEntries(entries, db);
       const problems = [...checked.problems, ...(checked.problems.length === 0 ? await checkSources(services.warehouse, checked) : [])];
       if (problems.length > 0) {
-        if (options.json) printJson({ applied: false, problems });
-        else printProblems(problems);
+        if (options.json) printJson({ applied: false, problems, skipped });
+        else {
+          printSkipped(skipped);
+          printProblems(problems);
+        }
         throw new CliError(`${problems.length} problem(s); nothing was saved`);
       }
       const plan = await planOf(db, checked, options.prune ?? false);
+      const drifts = await scheduleDrifts(db, temporal, checked, plan);
+      for (const drift of drifts.values()) plan.push({ kind: 'schedule', id: drift.activationId, action: 'change', detail: drift.description });
       if (!options.json) {
+        printSkipped(skipped);
         console.log('Plan:');
         printPlan(plan);
+      }
+      const deletions = plan.filter((item) => item.action === 'delete');
+      if (deletions.length > PRUNE_CONFIRM_ABOVE && !options.yes) {
+        const reason = `--prune would delete ${deletionSummary(deletions)}, which the files named do not hold; nothing was changed. Check the paths (${paths.join(', ')}), then add --yes to delete them`;
+        if (options.json) printJson({ applied: false, plan, skipped, refused: reason });
+        throw new CliError(reason);
       }
       const deployment = await claimDeployment(db, cliEnv().devMode ? 'dev' : 'production').catch(async () => readDeployment(db));
       if (!deployment) throw new CliError('the app database has no deployment record');
@@ -248,16 +348,18 @@ export async function applyCommand(paths: string[], options: ApplyOptions): Prom
           for (const item of plan) {
             if (item.kind !== 'activation') continue;
             if (item.action === 'delete') {
-              await deleteSchedule(temporal, item.id);
+              await deleteSchedule(temporal, item.id, deployment.deploymentId).catch((error: unknown) => {
+                throw scheduleFailure(item.id, 'deleted', error);
+              });
               continue;
             }
             const stored = await loadActivation(trx, item.id);
-            const outcome = await ensureSchedule(temporal, {
-              activation: stored.activation,
-              taskQueue: env.TEMPORAL_TASK_QUEUE,
-              deploymentId: deployment.deploymentId,
-              pausedNote: stored.pausedNote,
-            });
+            const target = { activation: stored.activation, taskQueue: env.TEMPORAL_TASK_QUEUE, deploymentId: deployment.deploymentId, pausedNote: stored.pausedNote };
+            const outcome = await ensureSchedule(temporal, drifts.get(item.id)?.resumedInTemporal ? { ...target, pausedAgain: pausedAgainNote(target) } : target).catch(
+              (error: unknown) => {
+                throw scheduleFailure(item.id, 'synced', error);
+              },
+            );
             if (outcome === 'created') created.add(item.id);
           }
         });
@@ -265,7 +367,15 @@ export async function applyCommand(paths: string[], options: ApplyOptions): Prom
         await restoreSchedules(db, temporal, env.TEMPORAL_TASK_QUEUE, touched, created);
         throw error;
       }
-      if (options.json) printJson({ applied: true, plan });
+      // Pruned activations are deleted now: their runs in progress stop, their unsent rows wait in the ledger.
+      const stoppedRuns = [];
+      for (const item of plan.filter((candidate) => candidate.kind === 'activation' && candidate.action === 'delete')) {
+        stoppedRuns.push(...(await stopRunsOf(services, item.id, { reason: `activation ${item.id} was pruned (cli apply --prune)`, graceMs: STOP_GRACE_MS })));
+      }
+      if (!options.json) {
+        for (const run of stoppedRuns) console.log(`  stopped ${run.runId === null ? 'workflow' : `run ${run.runId}`} (${run.workflowId}) of a pruned activation: ${run.how}`);
+      }
+      if (options.json) printJson({ applied: true, plan, skipped, stoppedRuns });
       else {
         const changed = plan.filter((item) => item.action !== 'unchanged').length;
         console.log(`${colors.green('✓')} applied: ${changed} change(s), schedules in sync`);

@@ -1,5 +1,5 @@
 import { withServices } from '../context.ts';
-import { colors, printFields, printJson, printTable } from '../output.ts';
+import { CliError, colors, printFields, printJson, printTable } from '../output.ts';
 import { dryRun } from '../../preview/dry-run.ts';
 import { testRow } from '../../preview/test-row.ts';
 import { scanLimitsOf } from '../../runtime/services.ts';
@@ -68,5 +68,7 @@ export async function testRowCommand(activationId: string, options: { key: strin
       }
     }
     if (report.sent && report.sent.outcome !== 'sent') process.exitCode = 2;
+    // The report above says why; scripts learn it from the exit code, as from any other refusal.
+    if (!report.valid) throw new CliError(`row ${report.rowKey} of ${activationId} is not valid: a run would reject it, not send it`);
   });
 }

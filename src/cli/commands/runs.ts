@@ -1,13 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import { withServices, type CliServices } from '../context.ts';
-import { CliError, colors, isTerminal, printJson } from '../output.ts';
+import { CliError, colors, isTerminal, printJson, terminalWidth } from '../output.ts';
 import { printRuns, resultText } from './activations.ts';
 import { RunFailedError, RunOverlapError, type RunHandle } from '../../client.ts';
 import { loadActivation } from '../../db/config-store.ts';
 import { abandonRun } from '../../db/runs.ts';
 import { formatRunLine, type RunSummary } from '../../domain/index.ts';
-import { SEARCH_ATTRIBUTES, type RunProgress } from '../../workflows/types.ts';
+import { openRunsOf } from '../../temporal/stop-runs.ts';
+import type { RunProgress } from '../../workflows/types.ts';
 
 const POLL_MS = 500;
 const JSON_LINE_EVERY_MS = 2_000;
@@ -15,7 +16,7 @@ const JSON_LINE_EVERY_MS = 2_000;
 /** Exit code of a run that ended without succeeding. */
 const RUN_FAILED_EXIT = 2;
 
-async function progressOf(handle: RunHandle): Promise<RunProgress | undefined> {
+async function progressOf(handle: Pick<RunHandle, 'progress'>): Promise<RunProgress | undefined> {
   try {
     return await handle.progress();
   } catch {
@@ -37,33 +38,72 @@ function handledOf(progress: RunProgress): number {
   return progress.sent + progress.rejected + progress.failed;
 }
 
-/** A live bar on a terminal: handled of total, sent / rejected / failed, rate and ETA. */
-async function watchWithBar(handle: RunHandle, done: Promise<unknown>): Promise<void> {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${colors.cyan('{bar}')} {phase} {value}/{total} | ${colors.green('sent {sent}')} · ${colors.yellow('rejected {rejected}')} · ${colors.red('failed {failed}')} | {rate}/s | ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: false,
-      etaBuffer: 20,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+/** What the bar shows; `scanning` until the run knows how many rows it has to handle. */
+export interface BarPayload {
+  scanning: boolean;
+  phase: string;
+  sent: number;
+  rejected: number;
+  failed: number;
+  rate: string;
+}
+
+const SENDING_FORMAT = `${colors.cyan('{bar}')} {phase} {value}/{total} | ${colors.green('sent {sent}')} · ${colors.yellow('rejected {rejected}')} · ${colors.red('failed {failed}')} | {rate}/s | ETA {eta_formatted}`;
+
+/** The bar's line: while the segment is scanned there is no total yet, so no bar and no count. */
+export const formatBar: cliProgress.GenericFormatter = (options, params, payload: BarPayload) =>
+  payload.scanning
+    ? `${colors.cyan(payload.phase === 'starting' ? 'starting' : 'scanning the segment')}… ${cliProgress.Format.TimeFormat(Math.round((Date.now() - params.startTime) / 1000), options, 1)}`
+    : cliProgress.Format.Formatter({ ...options, format: SENDING_FORMAT }, params, payload);
+
+function rateOf(handled: number, seconds: number): string {
+  return (handled / Math.max(0.001, seconds)).toFixed(1);
+}
+
+/**
+ * A live bar on a terminal: a scanning state until the run knows its total, then handled of total,
+ * sent / rejected / failed, rate and ETA. `done` resolves to the run's summary (undefined when it
+ * could not be had): the bar ends on its counts, since the last poll may predate the last sends.
+ */
+export async function watchWithBar(
+  handle: { progress(): Promise<RunProgress> },
+  done: Promise<RunSummary | undefined>,
+  options: { pollMs?: number; bar?: cliProgress.Options } = {},
+): Promise<void> {
+  // The counts after the bar take about 70 columns; the bar gives way on a narrow terminal.
+  const barsize = Math.max(10, Math.min(40, (terminalWidth(process.stderr) ?? 120) - 72));
+  const bar = new cliProgress.SingleBar({ format: formatBar, hideCursor: true, clearOnComplete: false, etaBuffer: 20, barsize, ...options.bar }, cliProgress.Presets.shades_classic);
+  let summary: RunSummary | undefined;
   let finished = false;
-  done.then(
-    () => (finished = true),
-    () => (finished = true),
+  const settled = done.then(
+    (result) => {
+      summary = result;
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
   );
-  bar.start(1, 0, { phase: 'starting', sent: 0, rejected: 0, failed: 0, rate: '0.0' });
+  const payload: BarPayload = { scanning: true, phase: 'starting', sent: 0, rejected: 0, failed: 0, rate: '0.0' };
+  bar.start(0, 0, payload);
   const startedAt = Date.now();
   while (!finished) {
     const progress = await progressOf(handle);
     if (progress) {
+      const scanning = progress.phase === 'starting' || progress.phase === 'detecting';
       const handled = handledOf(progress);
-      const seconds = Math.max(0.001, (Date.now() - Date.parse(progress.startedAt)) / 1000 || (Date.now() - startedAt) / 1000);
-      bar.setTotal(Math.max(1, progress.toHandle));
-      bar.update(handled, { phase: progress.phase, sent: progress.sent, rejected: progress.rejected, failed: progress.failed, rate: (handled / seconds).toFixed(1) });
+      const seconds = (Date.now() - (Date.parse(progress.startedAt) || startedAt)) / 1000;
+      if (!scanning) bar.setTotal(Math.max(progress.toHandle, handled));
+      bar.update(handled, { scanning, phase: progress.phase, sent: progress.sent, rejected: progress.rejected, failed: progress.failed, rate: rateOf(handled, seconds) });
     }
-    await Promise.race([delay(POLL_MS), done.catch(() => undefined)]);
+    await Promise.race([delay(options.pollMs ?? POLL_MS), settled]);
+  }
+  if (summary) {
+    const handled = summary.sent + summary.rejected + summary.failed;
+    const seconds = ((summary.finishedAt ? Date.parse(summary.finishedAt) : Date.now()) - Date.parse(summary.startedAt)) / 1000;
+    // A run that succeeded handled everything it had; one that stopped shows how far it got.
+    bar.setTotal(summary.status === 'succeeded' ? handled : Math.max(bar.getTotal(), handled));
+    bar.update(handled, { scanning: false, phase: summary.status, sent: summary.sent, rejected: summary.rejected, failed: summary.failed, rate: rateOf(handled, seconds) });
   }
   bar.stop();
 }
@@ -82,6 +122,16 @@ async function watchWithLines(handle: RunHandle, done: Promise<unknown>): Promis
   }
 }
 
+function summaryOf(error: unknown): RunSummary | undefined {
+  return error instanceof RunFailedError || error instanceof RunOverlapError ? error.summary : undefined;
+}
+
+/** The run's result line, then its warnings (counts only, no row values), one a line. */
+export function resultLines(summary: RunSummary): string {
+  const warnings = summary.warnings.map((warning) => colors.yellow(`  warning: ${warning}`));
+  return [formatRunLine(summary), ...warnings].join('\n');
+}
+
 export async function runCommand(activationId: string, options: { wait: boolean; json?: boolean }): Promise<void> {
   await withServices(async (services) => {
     const handle = await services.client.start(activationId);
@@ -93,18 +143,19 @@ export async function runCommand(activationId: string, options: { wait: boolean;
     }
     const result = handle.result();
     if (!options.json) {
-      if (isTerminal) await watchWithBar(handle, result);
+      if (isTerminal) await watchWithBar(handle, result.then((summary) => summary, (error: unknown) => summaryOf(error)));
       else await watchWithLines(handle, result);
     }
     let summary: RunSummary;
     try {
       summary = await result;
     } catch (error) {
-      if (!(error instanceof RunFailedError) && !(error instanceof RunOverlapError)) throw error;
-      summary = error.summary;
+      const ended = summaryOf(error);
+      if (!ended) throw error;
+      summary = ended;
     }
     if (options.json) printJson(summary);
-    else if (isTerminal) console.log(formatRunLine(summary));
+    else if (isTerminal) console.log(resultLines(summary));
     else console.log(JSON.stringify({ event: 'finished', summary }));
     if (summary.status !== 'succeeded') process.exitCode = RUN_FAILED_EXIT;
   });
@@ -177,14 +228,13 @@ export async function progressCommand(activationId: string, options: { json?: bo
 export async function recoverCommand(activationId: string, options: { yes?: boolean; json?: boolean }): Promise<void> {
   if (!options.yes) throw new CliError(`recover ends the current run of ${activationId} (its rows wait for the next run): add --yes to proceed`);
   await withServices(async (services) => {
-    const running = await runningRun(services, activationId);
-    const open: string[] = [];
-    for await (const execution of services.temporal.workflow.list({
-      query: `${SEARCH_ATTRIBUTES.activationId} = '${activationId.replace(/'/g, '')}' AND ExecutionStatus = 'Running'`,
-    })) {
-      open.push(execution.workflowId);
+    // A deleted (or pruned) activation's run can be recovered too: only runs and workflows are looked at.
+    const { run, workflowIds: open } = await openRunsOf(services, activationId);
+    if (!run && open.length === 0) {
+      const known = await services.db.selectFrom('app.activations').select('id').where('id', '=', activationId).executeTakeFirst();
+      if (!known) await loadActivation(services.db, activationId);
     }
-    if (running && !open.includes(running.workflow_id)) open.push(running.workflow_id);
+    const running = run ? { id: run.id, workflow_id: run.workflowId } : undefined;
     // The run is ended (with its counts) before its workflow, so anyone waiting on the workflow reads the final record.
     if (running) await abandonRun(services.db, running.id, 'ended by an operator (cli recover)');
     for (const workflowId of open) {

@@ -1,6 +1,7 @@
 /**
  * `/admin/...`: inspection and control for dev mode and tests, over HTTP. No auth (the
- * fake listens on localhost) and not counted in stats, so polling does not skew them.
+ * fake listens on localhost; server.ts answers only requests whose Host names it, so a web page
+ * cannot reach these through DNS rebinding) and not counted in stats, so polling does not skew them.
  * The JSON invitation list contains consumer emails and names: it is test data, and this
  * route is the only place the fake shows it.
  */
