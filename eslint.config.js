@@ -2,8 +2,41 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import { builtinModules } from 'node:module';
+import boundaries from 'eslint-plugin-boundaries';
 
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
+
+/**
+ * The layering of src/ (README, "Design"): each folder may import only the folders listed for it,
+ * all of them below it, so no folder imports one that imports it back. Entry points (cli, dev,
+ * worker) sit on top; nothing imports them.
+ */
+const LAYERS = {
+  domain: [],
+  config: ['domain'],
+  run: ['domain'],
+  trustpilot: ['domain', 'config'],
+  'fake-trustpilot': ['domain', 'config'],
+  db: ['domain', 'run'],
+  source: ['domain', 'run'],
+  detection: ['domain', 'run', 'db', 'source'],
+  activities: ['domain', 'config', 'run', 'trustpilot', 'db', 'source', 'detection'],
+  workflows: ['domain', 'run'],
+  temporal: ['domain', 'config', 'run', 'db'],
+  preview: ['domain', 'config', 'run', 'trustpilot', 'db', 'source', 'detection'],
+  client: ['domain', 'config', 'run', 'db', 'temporal'],
+  runtime: ['domain', 'config', 'run', 'trustpilot', 'db', 'source', 'detection', 'activities', 'temporal'],
+  cli: ['domain', 'config', 'run', 'trustpilot', 'db', 'source', 'detection', 'activities', 'temporal', 'preview', 'client', 'runtime'],
+  dev: ['domain', 'config', 'run', 'trustpilot', 'fake-trustpilot', 'db', 'source', 'detection', 'activities', 'temporal', 'preview', 'client', 'runtime'],
+  worker: ['domain', 'config', 'run', 'trustpilot', 'db', 'source', 'detection', 'activities', 'temporal', 'runtime'],
+};
+/** Type-only imports beyond the layering: the workflow's view of its activities, and the workflow's type for typed starts. */
+const TYPE_ONLY = {
+  workflows: ['activities'],
+  temporal: ['workflows'],
+  client: ['workflows'],
+  runtime: ['workflows'],
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', '.tools/', 'coverage/', 'dist/', '.dist-build/', '.dist-old/'] },
@@ -22,6 +55,33 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-deprecated': 'error',
       'no-duplicate-imports': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'boundaries/elements': Object.keys(LAYERS).map((type) => ({ type, pattern: `src/${type}` })),
+      'import/resolver': { node: { extensions: ['.ts', '.js'] } },
+    },
+    rules: {
+      'boundaries/dependencies': [
+        'error',
+        {
+          default: 'disallow',
+          message: 'src/{{from.type}} may not import src/{{to.type}}: the layering (eslint.config.js LAYERS, README "Design") lets {{from.type}} import only the folders below it',
+          policies: [
+            ...Object.entries(LAYERS).map(([from, allowed]) => ({
+              from: { element: { type: from } },
+              allow: { to: { element: { types: { anyOf: [from, ...allowed] } } } },
+            })),
+            ...Object.entries(TYPE_ONLY).map(([from, allowed]) => ({
+              from: { element: { type: from } },
+              allow: { to: { element: { types: { anyOf: allowed } } }, dependency: { kind: 'type' } },
+            })),
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
-import { readSecret } from '../config/credentials.ts';
+import { readSecret } from '../trustpilot/credentials.ts';
 import { toRunSummary } from '../db/runs.ts';
 import { PublicError, formatRunLine, type AlertsConfig } from '../domain/index.ts';
-import type { RunSummary } from '../workflows/types.ts';
+import type { RunSummary } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { recordRunFinished } from './metrics.ts';
 import type { RunContext } from './run-context.ts';

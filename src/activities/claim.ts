@@ -3,8 +3,8 @@ import { CLAIMABLE_STATUSES, SENDABLE_STATUSES } from '../db/ledger-statuses.ts'
 import { prepareRow, type PreparedRow } from '../domain/index.ts';
 import { toSourceError } from '../source/errors.ts';
 import { readRowsByKeys } from '../source/read.ts';
-import { CLAIM_BATCH_SIZE } from '../workflows/policies.ts';
-import type { ClaimResult } from '../workflows/types.ts';
+import { CLAIM_BATCH_SIZE } from '../run/policies.ts';
+import type { ClaimResult } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { sourceFailure } from './failures.ts';
 import { readHeartbeats } from './read-heartbeats.ts';

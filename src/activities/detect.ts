@@ -4,7 +4,7 @@ import type { LedgerStatus } from '../db/schema.ts';
 import { scanRangeFor } from '../detection/range.ts';
 import { ScanSession, type ScanStats } from '../detection/scan-session.ts';
 import { toSourceError } from '../source/errors.ts';
-import type { DetectResult } from '../workflows/types.ts';
+import type { DetectResult } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { sourceFailure } from './failures.ts';
 import { readHeartbeats } from './read-heartbeats.ts';

@@ -3,7 +3,7 @@ import { PublicError } from '../domain/public-error.ts';
 import { isSqlState } from '../domain/sqlstate.ts';
 import type { SourceError } from '../source/errors.ts';
 import { isTrustpilotError } from '../trustpilot/index.ts';
-import { MISCONFIGURED_FAILURE, OTHER_DEPLOYMENT_FAILURE, UNAVAILABLE_FAILURE } from '../workflows/types.ts';
+import { MISCONFIGURED_FAILURE, OTHER_DEPLOYMENT_FAILURE, UNAVAILABLE_FAILURE } from '../run/types.ts';
 
 /** The activation cannot work as configured; retrying would only repeat the same error. */
 export function misconfigured(message: string): ApplicationFailure {

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { ReadProgress } from '../source/warehouse.ts';
-import { HEARTBEAT_EVERY_MS } from '../workflows/policies.ts';
+import { HEARTBEAT_EVERY_MS } from '../run/policies.ts';
 
 /** How long past its statement timeout a read may go without a sign of life before heartbeats stop. */
 const SILENCE_MARGIN_MS = 30_000;

@@ -5,7 +5,7 @@ import { abandonRun, finishRunRecord, getRunSummary, isYoungCliRun } from '../db
 import { RETRYABLE_STATUSES } from '../db/ledger-statuses.ts';
 import { needsFullScan } from '../detection/range.ts';
 import { readDeployment } from '../db/deployment.ts';
-import type { FinishRunInput, RunSummary, StartRunInput, StartRunResult } from '../workflows/types.ts';
+import type { FinishRunInput, RunSummary, StartRunInput, StartRunResult } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { misconfigured, otherDeployment } from './failures.ts';
 import { assertOwnRun } from './run-context.ts';

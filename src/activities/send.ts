@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { CredentialsError, resolveCredentials } from '../config/credentials.ts';
+import { CredentialsError, resolveCredentials } from '../trustpilot/credentials.ts';
 import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.ts';
 import { Pacer, lateToleranceMs, pacingKey, slotIntervalMs } from '../db/pacing.ts';
 import {
@@ -11,8 +11,8 @@ import {
   type TrustpilotCredentials,
   type TrustpilotError,
 } from '../trustpilot/index.ts';
-import { HEARTBEAT_EVERY_MS, sendBackoffMs } from '../workflows/policies.ts';
-import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../workflows/types.ts';
+import { HEARTBEAT_EVERY_MS, sendBackoffMs } from '../run/policies.ts';
+import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { misconfigured, unavailable } from './failures.ts';
 import { LiveRateLimits } from './live-rate-limits.ts';

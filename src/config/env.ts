@@ -1,5 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import { z } from 'zod';
+import type { APP_VARIABLES, CREDENTIAL_VARIABLES as CREDENTIAL_VARIABLE_ROLES } from '../domain/config-env-names.ts';
 import { PublicError } from '../domain/public-error.ts';
 
 const optionalString = z
@@ -118,6 +119,14 @@ const envSchema = z.object({
 });
 
 export type AppEnv = z.output<typeof envSchema>;
+
+/**
+ * Every variable of the environment schema must be known to the rules on credential variable
+ * names, or a destination could name it (DATABASE_URL as an API key sends the database URL to
+ * Trustpilot). A variable added here without being listed in domain/config-env-names.ts fails to
+ * compile, naming it.
+ */
+const _everyAppVariableIsReserved: Record<Exclude<keyof AppEnv, keyof typeof APP_VARIABLES | keyof typeof CREDENTIAL_VARIABLE_ROLES>, never> = {};
 
 export class EnvError extends PublicError {
   override readonly name = 'EnvError';

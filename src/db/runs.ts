@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import { runWarnings } from '../domain/run-summary.ts';
-import type { DetectResult, FailureKind, FinishRunInput, RunSummary } from '../workflows/types.ts';
+import type { DetectResult, FailureKind, FinishRunInput, RunSummary } from '../run/types.ts';
 import { watermarkText } from './config-store.ts';
 import type { AppDb } from './database.ts';
 import type { LedgerStatus, RunsTable } from './schema.ts';

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
-import { compile } from '../db/compile.ts';
+import { compile } from '../source/compile.ts';
 import { ReadStopped } from '../source/errors.ts';
 import { copySegmentFingerprints, copySegmentKeys, readRowsByKeys, type ScanRange } from '../source/read.ts';
 import type { SourceShape } from '../source/shape.ts';

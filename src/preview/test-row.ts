@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
-import { resolveCredentials } from '../config/credentials.ts';
+import { resolveCredentials } from '../trustpilot/credentials.ts';
 import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.ts';
 import { pacingKey, reserveSlots, slotIntervalMs } from '../db/pacing.ts';
 import { CLI_RUN_PREFIX, finishRunRecord } from '../db/runs.ts';

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import { compile, compileWithoutParameters } from '../db/compile.ts';
+import { compile, compileWithoutParameters } from './compile.ts';
 import {
   column,
   cursorCondition,

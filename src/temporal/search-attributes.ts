@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../workflows/types.ts';
+import { SEARCH_ATTRIBUTES } from '../run/types.ts';
 
 /** The search attributes every run carries; the UI filters and lists runs by them. */
 export const searchAttributes = {

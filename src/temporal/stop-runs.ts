@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { AppDb } from '../db/database.ts';
 import { abandonRun } from '../db/runs.ts';
-import { SEARCH_ATTRIBUTES } from '../workflows/types.ts';
+import { SEARCH_ATTRIBUTES } from '../run/types.ts';
 import { isWorkflowOpen } from './executions.ts';
 
 /** How long a deleted activation's run may take to finish its calls in flight before it is terminated. */

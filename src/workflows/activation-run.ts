@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { BOOKKEEPING_RETRY, DETECTION_RETRY, HEARTBEAT_TIMEOUT_MS, SEND_RETRY } from './policies.ts';
+import { BOOKKEEPING_RETRY, DETECTION_RETRY, HEARTBEAT_TIMEOUT_MS, SEND_RETRY } from '../run/policies.ts';
 import {
   MISCONFIGURED_FAILURE,
   PROGRESS_QUERY,
@@ -30,7 +30,7 @@ import {
   type RunState,
   type RunSummary,
   type SendOutcome,
-} from './types.ts';
+} from '../run/types.ts';
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 

@@ -16,7 +16,7 @@ import { createAppWorker } from '../../src/runtime/worker.ts';
 import { Warehouse } from '../../src/source/warehouse.ts';
 import { setSchedulePaused } from '../../src/temporal/schedules.ts';
 import { occupyMachine } from './machine-lock.ts';
-import type { RunSummary } from '../../src/workflows/types.ts';
+import type { RunSummary } from '../../src/run/types.ts';
 import { installTelemetry } from '../../src/runtime/telemetry.ts';
 import { readEnv } from '../../src/config/env.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { startScratchPostgres, type ScratchPostgres } from '../../src/dev/embedded-postgres.ts';
 import { FAKE_DEFAULTS, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
-import type { RunSummary } from '../../src/workflows/types.ts';
+import type { RunSummary } from '../../src/run/types.ts';
 import { createTestContext, runToEnd, waitFor, waitToEnd, type TestContext } from './harness.ts';
 import { killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
 

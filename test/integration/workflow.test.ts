@@ -15,7 +15,7 @@ import {
   type RunSummary,
   type SendOutcome,
   type StartRunResult,
-} from '../../src/workflows/types.ts';
+} from '../../src/run/types.ts';
 
 /**
  * The workflow's own logic, on the real dev server, with activities stubbed: what it does with

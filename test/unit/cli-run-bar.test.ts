@@ -3,7 +3,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { resultLines, watchWithBar } from '../../src/cli/commands/runs.ts';
 import type { RunSummary } from '../../src/domain/index.ts';
-import type { RunProgress } from '../../src/workflows/types.ts';
+import type { RunProgress } from '../../src/run/types.ts';
 
 const STARTED = new Date(Date.now() - 10_000).toISOString();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialsError, resolveCredentials } from '../../src/config/credentials.ts';
+import { CredentialsError, resolveCredentials } from '../../src/trustpilot/credentials.ts';
 import { activationConfigSchema, destinationConfigSchema, parseConfigs, type ConfigIssue } from '../../src/domain/index.ts';
 
 // Raw input, as read from a configuration file: bounds are what the schemas are for.

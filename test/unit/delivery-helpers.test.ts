@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { redactedFailure } from '../../src/activities/redact-failures.ts';
-import { resolveCredentials } from '../../src/config/credentials.ts';
+import { resolveCredentials } from '../../src/trustpilot/credentials.ts';
 import { slotIntervalMs } from '../../src/db/pacing.ts';
 import { destinationConfigSchema } from '../../src/domain/index.ts';
 import { SourceError } from '../../src/source/errors.ts';
 import { looksDown, mayHaveBeenAccepted, TrustpilotError } from '../../src/trustpilot/index.ts';
-import { sendBackoffMs } from '../../src/workflows/policies.ts';
+import { sendBackoffMs } from '../../src/run/policies.ts';
 
 describe('pacing', () => {
   it("spaces calls to stay within Trustpilot's 833 per 5 minutes with 2% headroom", () => {

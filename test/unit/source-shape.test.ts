@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile, compileWithoutParameters } from '../../src/db/compile.ts';
+import { compile, compileWithoutParameters } from '../../src/source/compile.ts';
 import {
   cursorColumnProblem,
   cursorCondition,

@@ -8,7 +8,7 @@ import { loadActivation } from '../../db/config-store.ts';
 import { abandonRun } from '../../db/runs.ts';
 import { formatRunLine, type RunSummary } from '../../domain/index.ts';
 import { openRunsOf } from '../../temporal/stop-runs.ts';
-import type { RunProgress } from '../../workflows/types.ts';
+import type { RunProgress } from '../../run/types.ts';
 
 const POLL_MS = 500;
 const JSON_LINE_EVERY_MS = 2_000;

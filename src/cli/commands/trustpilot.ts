@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { withServices } from '../context.ts';
 import { CliError, colors, printJson, printTable } from '../output.ts';
-import { CredentialsError, resolveCredentials } from '../../config/credentials.ts';
+import { CredentialsError, resolveCredentials } from '../../trustpilot/credentials.ts';
 import { getDestination } from '../../db/config-store.ts';
 import type { DestinationConfig } from '../../domain/index.ts';
 import { createTrustpilotClient, type TrustpilotClient } from '../../trustpilot/index.ts';

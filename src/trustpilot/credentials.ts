@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { DestinationConfig } from '../domain/index.ts';
-import type { TrustpilotCredentials } from '../trustpilot/types.ts';
-import { secretEnvNameProblem, type APP_VARIABLES, type CREDENTIAL_VARIABLES, type SecretRole } from '../domain/config-env-names.ts';
+import type { TrustpilotCredentials } from './types.ts';
+import { secretEnvNameProblem, type SecretRole } from '../domain/config-env-names.ts';
 import { PublicError } from '../domain/public-error.ts';
-import type { AppEnv } from './env.ts';
 
-/**
- * Every variable of the environment schema must be known to the rules on credential variable
- * names, or a destination could name it (DATABASE_URL as an API key sends the database URL to
- * Trustpilot). A variable added to env.ts without being listed in config-env-names.ts fails to
- * compile here, naming it.
- */
-const _everyAppVariableIsReserved: Record<Exclude<keyof AppEnv, keyof typeof APP_VARIABLES | keyof typeof CREDENTIAL_VARIABLES>, never> = {};
 
 /** A destination's credentials cannot be read from this process's environment. */
 export class CredentialsError extends PublicError {
