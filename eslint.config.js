@@ -18,7 +18,12 @@ const LAYERS = {
   trustpilot: ['domain', 'config'],
   'fake-trustpilot': ['domain', 'config'],
   db: ['domain', 'run'],
-  source: ['domain', 'run'],
+  // The engines: each knows its own driver, types and SQL; only the engine-neutral source/ above them
+  // (its warehouses registry) may pick one.
+  'source-postgres': ['domain', 'source'],
+  'source-files': ['domain', 'source'],
+  'source-mysql': ['domain', 'source'],
+  source: ['domain', 'run', 'source-postgres', 'source-files', 'source-mysql'],
   detection: ['domain', 'run', 'db', 'source'],
   activities: ['domain', 'config', 'run', 'trustpilot', 'db', 'source', 'detection'],
   workflows: ['domain', 'run'],
@@ -61,7 +66,10 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     plugins: { boundaries },
     settings: {
-      'boundaries/elements': Object.keys(LAYERS).map((type) => ({ type, pattern: `src/${type}` })),
+      // An engine's folder is matched before source/ itself, which holds it.
+      'boundaries/elements': Object.keys(LAYERS)
+        .sort((a, b) => Number(b.startsWith('source-')) - Number(a.startsWith('source-')))
+        .map((type) => ({ type, pattern: type.startsWith('source-') ? `src/source/${type.slice('source-'.length)}` : `src/${type}` })),
       'import/resolver': { node: { extensions: ['.ts', '.js'] } },
     },
     rules: {
@@ -79,6 +87,38 @@ export default tseslint.config(
               from: { element: { type: from } },
               allow: { to: { element: { types: { anyOf: allowed } } }, dependency: { kind: 'type' } },
             })),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A warehouse engine's driver is its own: nothing outside its folder loads it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/source/postgres/**', 'src/source/files/**', 'src/source/mysql/**', 'src/db/**', 'src/detection/**', 'src/runtime/**', 'src/dev/**', 'src/activities/**', 'src/preview/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'pg', message: "Only the app database's code (db/, detection/) and the Postgres engine (source/postgres/) use pg." },
+            { name: 'pg-copy-streams', message: "Only the app database's code and the Postgres engine use pg-copy-streams." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/source/files/**', 'src/source/mysql/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'mysql2', message: 'Only the MySQL engine (source/mysql/) uses mysql2.' },
+            { name: 'mysql2/promise', message: 'Only the MySQL engine (source/mysql/) uses mysql2.' },
+            { name: '@duckdb/node-api', message: 'Only the files engine (source/files/) uses DuckDB.' },
           ],
         },
       ],

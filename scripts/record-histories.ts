@@ -24,7 +24,7 @@ import { startDevTemporalServer } from '../src/dev/temporal-server.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot } from '../src/fake-trustpilot/server.ts';
 import { installTelemetry } from '../src/runtime/telemetry.ts';
 import { createAppWorker } from '../src/runtime/worker.ts';
-import { Warehouse } from '../src/source/warehouse.ts';
+import { postgresWarehouseLookup } from '../src/source/warehouses.ts';
 import { setSchedulePaused } from '../src/temporal/schedules.ts';
 
 const OUTPUT = fileURLToPath(new URL('../test/replay/histories/', import.meta.url));
@@ -57,7 +57,7 @@ try {
     deps: {
       db,
       appPool: pool,
-      warehouse: new Warehouse(databaseUrl(postgres.adminUrl, 'postgres', READER)),
+      warehouses: postgresWarehouseLookup(databaseUrl(postgres.adminUrl, 'postgres', READER)),
       trustpilot: { apiUrl: fake.apiUrl, invitationsApiUrl: fake.invitationsApiUrl, timeoutMs: 5_000 },
       env: { TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey, TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret, TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId, WRONG_USER: 'not-a-business-user' },
       isWorkflowOpen: (workflowId) => isWorkflowOpen(temporal, workflowId),

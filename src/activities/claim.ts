@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
 import { CLAIMABLE_STATUSES, SENDABLE_STATUSES } from '../db/ledger-statuses.ts';
 import { prepareRow, type PreparedRow } from '../domain/index.ts';
-import { toSourceError } from '../source/errors.ts';
-import { readRowsByKeys } from '../source/read.ts';
 import { CLAIM_BATCH_SIZE } from '../run/policies.ts';
 import type { ClaimResult } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -40,9 +38,9 @@ export function createClaimActivity(deps: ActivityDeps, context: RunContext, bat
     try {
       const shape = await context.shape(runId);
       try {
-        fetched = await readRowsByKeys(deps.warehouse, shape, rows.map((row) => row.row_key), config.limits, { onProgress: heartbeats.onProgress });
+        fetched = await config.source.readRows(shape, rows.map((row) => row.row_key), config.limits, { onProgress: heartbeats.onProgress });
       } catch (error) {
-        throw sourceFailure(toSourceError(error, config.errorContext));
+        throw sourceFailure(config.source.describeError(error, config.errorContext));
       }
     } finally {
       heartbeats.stop();

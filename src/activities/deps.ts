@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { AppDb } from '../db/database.ts';
 import type { ScanLimits } from '../detection/scan-session.ts';
-import type { Warehouse } from '../source/warehouse.ts';
+import type { WarehouseLookup } from '../source/types.ts';
 
 export interface TrustpilotEndpoints {
   apiUrl: string;
@@ -19,8 +19,8 @@ export interface ActivityDeps {
   db: AppDb;
   /** the app database's pool, for COPY into a scan's staging table */
   appPool: pg.Pool;
-  /** the marketer's warehouse, read through the least-privilege reader role */
-  warehouse: Warehouse;
+  /** the marketer's warehouses, each read as a least-privilege reader, by name */
+  warehouses: WarehouseLookup;
   trustpilot: TrustpilotEndpoints;
   /** where credential environment variables are looked up (the worker's environment) */
   env: NodeJS.ProcessEnv;

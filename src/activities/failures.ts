@@ -3,7 +3,7 @@ import { PublicError } from '../domain/public-error.ts';
 import { isSqlState } from '../domain/sqlstate.ts';
 import type { SourceError } from '../source/errors.ts';
 import { isTrustpilotError } from '../trustpilot/index.ts';
-import { MISCONFIGURED_FAILURE, OTHER_DEPLOYMENT_FAILURE, UNAVAILABLE_FAILURE } from '../run/types.ts';
+import { MISCONFIGURED_FAILURE, OTHER_DEPLOYMENT_FAILURE, SEND_FAILED_FAILURE, UNAVAILABLE_FAILURE } from '../run/types.ts';
 
 /** The activation cannot work as configured; retrying would only repeat the same error. */
 export function misconfigured(message: string): ApplicationFailure {
@@ -25,6 +25,11 @@ export function otherDeployment(what: string): ApplicationFailure {
 /** Trustpilot keeps failing: sending stops for this run, the rows wait for the next one. */
 export function unavailable(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: UNAVAILABLE_FAILURE, nonRetryable: true });
+}
+
+/** This invitation's attempt failed; Temporal tries it again after `delayMs`, within the send's retry policy. */
+export function sendFailed(message: string, delayMs: number): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: SEND_FAILED_FAILURE, nextRetryDelay: delayMs });
 }
 
 /** A warehouse problem: permanent ones end the run at once, transient ones are retried within the activity's bound. */

@@ -9,7 +9,7 @@ import { createSendActivity } from './send.ts';
 export type { ActivityDeps, ScheduleControl, TrustpilotEndpoints } from './deps.ts';
 
 export function createActivities(deps: ActivityDeps) {
-  const context = createRunContext(deps.db, deps.warehouse);
+  const context = createRunContext(deps.db, deps.warehouses);
   return {
     ...createRunActivities(deps),
     ...createDetectActivity(deps, context),

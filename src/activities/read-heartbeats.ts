@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { ReadProgress } from '../source/warehouse.ts';
+import type { ReadProgress } from '../source/types.ts';
 import { HEARTBEAT_EVERY_MS } from '../run/policies.ts';
 
 /** How long past its statement timeout a read may go without a sign of life before heartbeats stop. */

@@ -1,11 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { parseConfigs, parseDuration, type ActivationConfig, type DestinationConfig, type ResolvedActivation } from '../domain/index.ts';
 import type { AppDb } from '../db/database.ts';
-import { shapeFor, sourceRefOf } from '../source/columns.ts';
-import { errorContextFor, toSourceError, type SourceErrorContext } from '../source/errors.ts';
-import { describeSource } from '../source/read.ts';
-import type { SourceShape } from '../source/shape.ts';
-import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
+import { PublicError } from '../domain/public-error.ts';
+import { shapeFor, sourceRefOf, warehouseOf } from '../source/columns.ts';
+import { errorContextFor, type SourceErrorContext } from '../source/errors.ts';
+import type { ReadLimits, SegmentSource, SourceShape, WarehouseLookup } from '../source/types.ts';
 import { misconfigured, otherDeployment, sourceFailure } from './failures.ts';
 
 /** The configuration snapshot a run took when it started; the run never sees later edits. */
@@ -15,6 +14,8 @@ export interface RunConfig {
   destination: DestinationConfig;
   activation: ActivationConfig;
   resolved: ResolvedActivation;
+  /** the warehouse the activation reads */
+  source: SegmentSource;
   limits: ReadLimits;
   /** how a warehouse error names this activation */
   subject: string;
@@ -46,7 +47,7 @@ export function cachedPerRun<T>(load: (runId: number) => Promise<T>): (runId: nu
   };
 }
 
-export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
+export function createRunContext(db: AppDb, warehouses: WarehouseLookup): RunContext {
   const config = cachedPerRun(async (runId): Promise<RunConfig> => {
     const row = await db.selectFrom('app.runs').select(['config', 'workflow_id']).where('id', '=', runId).executeTakeFirst();
     if (!row) throw otherDeployment(`Run ${runId} is not in this worker's database`);
@@ -55,12 +56,20 @@ export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
       throw misconfigured(`Run ${runId} has an invalid configuration snapshot: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
     }
     const subject = `Activation '${parsed.activation.id}'`;
-    const readerRole = warehouse.role;
+    let source: SegmentSource;
+    try {
+      source = warehouses.get(warehouseOf(parsed.activation));
+    } catch (error) {
+      if (error instanceof PublicError) throw misconfigured(`${subject}: ${error.message}`);
+      throw error;
+    }
+    const readerRole = source.readerName;
     return {
       workflowId: row.workflow_id,
       destination: parsed.destination,
       activation: parsed.activation,
       resolved: parsed.resolved,
+      source,
       limits: { statementTimeoutMs: parseDuration(parsed.activation.statementTimeout) },
       subject,
       errorContext: errorContextFor(parsed.activation, { subject, ...(readerRole === undefined ? {} : { readerRole }) }),
@@ -68,12 +77,12 @@ export function createRunContext(db: AppDb, warehouse: Warehouse): RunContext {
   });
 
   const shape = cachedPerRun(async (runId): Promise<SourceShape> => {
-    const { activation, resolved, limits, subject, errorContext } = await config(runId);
+    const { activation, resolved, source, limits, subject, errorContext } = await config(runId);
     let columns;
     try {
-      columns = await describeSource(warehouse, sourceRefOf(activation), limits);
+      columns = await source.describe(sourceRefOf(activation), limits);
     } catch (error) {
-      throw sourceFailure(toSourceError(error, errorContext));
+      throw sourceFailure(source.describeError(error, errorContext));
     }
     const result = shapeFor(activation, resolved, columns);
     if (!result.ok) throw misconfigured(`${subject} does not fit its source: ${result.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ')}`);

@@ -1,16 +1,13 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { ConfigValidationError, NotFoundError, loadActivation, type StoredActivation } from '../db/config-store.ts';
-import type { Database, LedgerStatus } from '../db/schema.ts';
-import { abandonRun, finishRunRecord, getRunSummary, isYoungCliRun } from '../db/runs.ts';
-import { RETRYABLE_STATUSES } from '../db/ledger-statuses.ts';
+import { handEarlierRowsTo } from '../db/earlier-rows.ts';
+import { abandonRun, finishRunRecord, getRunSummary, isFirstRun, isYoungCliRun } from '../db/runs.ts';
 import { needsFullScan } from '../detection/range.ts';
 import { readDeployment } from '../db/deployment.ts';
 import type { FinishRunInput, RunSummary, StartRunInput, StartRunResult } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
 import { misconfigured, otherDeployment } from './failures.ts';
 import { assertOwnRun } from './run-context.ts';
-
-type Trx = Transaction<Database>;
 
 export function createRunActivities(deps: ActivityDeps) {
   const { db } = deps;
@@ -60,39 +57,6 @@ export function createRunActivities(deps: ActivityDeps) {
     return undefined;
   }
 
-  /** Rows past their allowance of runs are abandoned; the others are handed to this run. */
-  async function requeueEarlierRows(trx: Trx, stored: StoredActivation, runId: number): Promise<{ retried: number; abandoned: number }> {
-    const { activation } = stored;
-    const abandoned = await trx
-      .updateTable('app.ledger')
-      .set({
-        status: 'abandoned',
-        last_run_id: runId,
-        updated_at: new Date(),
-        error_message: sql<string>`coalesce(error_message, '') || ${` (gave up after ${activation.maxRunsForFailedRows} runs)`}`,
-      })
-      .where('activation_id', '=', activation.id)
-      .where('status', 'in', RETRYABLE_STATUSES)
-      .where('runs_attempted', '>=', activation.maxRunsForFailedRows)
-      .executeTakeFirst();
-    const retried = await trx
-      .updateTable('app.ledger')
-      .set((eb) => ({
-        last_run_id: runId,
-        // Only a row that was tried and failed for transient reasons spends one of its runs; rows
-        // never tried, or held back by a misconfigured activation, keep their allowance.
-        runs_attempted: sql<number>`${eb.ref('runs_attempted')} + case when status in ('failed', 'sending') and coalesce(error_class, '') <> 'misconfigured' then 1 else 0 end`,
-        // a row left 'sending' by a crash may have reached Trustpilot: sending it again risks a duplicate
-        in_doubt: sql<boolean>`in_doubt or status = 'sending'`,
-        status: sql<LedgerStatus>`case when status = 'sending' then 'failed' else status end`,
-        updated_at: new Date(),
-      }))
-      .where('activation_id', '=', activation.id)
-      .where('status', 'in', RETRYABLE_STATUSES)
-      .executeTakeFirst();
-    return { retried: Number(retried.numUpdatedRows), abandoned: Number(abandoned.numUpdatedRows) };
-  }
-
   async function openRun(stored: StoredActivation, workflowId: string): Promise<StartRunResult> {
     const { activation, destination } = stored;
     return await db.transaction().execute(async (trx) => {
@@ -102,15 +66,7 @@ export function createRunActivities(deps: ActivityDeps) {
         .where('id', '=', activation.id)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      // Until a run has succeeded, the activation is on its first run: a first run that died
-      // half-way must not leave the rest of the backlog to be invited under the `baseline` policy.
-      const succeeded = await trx
-        .selectFrom('app.runs')
-        .select('id')
-        .where('activation_id', '=', activation.id)
-        .where('status', '=', 'succeeded')
-        .limit(1)
-        .executeTakeFirst();
+      const firstRun = await isFirstRun(trx, activation.id);
       // A concurrent start loses on the unique index and is retried by Temporal; by then it sees this run.
       const run = await trx
         .insertInto('app.runs')
@@ -119,13 +75,13 @@ export function createRunActivities(deps: ActivityDeps) {
           workflow_id: workflowId,
           status: 'running',
           config: JSON.stringify({ destination, activation }),
-          first_run: succeeded === undefined,
+          first_run: firstRun,
           full_scan: needsFullScan(stored, activationRow.last_full_scan_at, new Date()),
           watermark_before: activationRow.watermark === null ? null : JSON.stringify(activationRow.watermark),
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      const { retried, abandoned } = await requeueEarlierRows(trx, stored, run.id);
+      const { retried, abandoned } = await handEarlierRowsTo(trx, activation, run.id);
       await trx.updateTable('app.runs').set({ retried_rows: retried, abandoned }).where('id', '=', run.id).execute();
       return { runId: run.id, concurrency: activation.concurrency, retriedRows: retried };
     });

@@ -1,63 +1,31 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { CredentialsError, resolveCredentials } from '../trustpilot/credentials.ts';
-import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.ts';
-import { Pacer, lateToleranceMs, pacingKey, slotIntervalMs } from '../db/pacing.ts';
-import {
-  createTrustpilotClient,
-  healthOf,
-  isTrustpilotError,
-  mayHaveBeenAccepted,
-  type TrustpilotClient,
-  type TrustpilotCredentials,
-  type TrustpilotError,
-} from '../trustpilot/index.ts';
-import { HEARTBEAT_EVERY_MS, sendBackoffMs } from '../run/policies.ts';
-import { SEND_FAILED_FAILURE, type SendInvitationInput, type SendOutcome } from '../run/types.ts';
+import { recordFailure, recordSent, takeForSending, type Taken } from '../db/ledger-sending.ts';
+import { pacingKey } from '../db/pacing.ts';
+import type { InvitationRequest } from '../domain/index.ts';
+import { createTrustpilotClient, type TrustpilotClient, type TrustpilotCredentials } from '../trustpilot/index.ts';
+import { backoffCeilingMs, HEARTBEAT_EVERY_MS, RECORD_SENT_RETRY } from '../run/policies.ts';
+import type { SendInvitationInput, SendOutcome } from '../run/types.ts';
 import type { ActivityDeps } from './deps.ts';
-import { misconfigured, unavailable } from './failures.ts';
-import { LiveRateLimits } from './live-rate-limits.ts';
-import { countInvitation, recordPacingWait } from './metrics.ts';
+import { misconfigured, sendFailed, unavailable } from './failures.ts';
+import { countInvitation } from './metrics.ts';
 import { cachedPerRun, refuseOtherWorkflow, type RunConfig, type RunContext } from './run-context.ts';
-
-/** Time to move the row to 'sending' before the slot, so the call itself leaves exactly on it. */
-const LEDGER_WRITE_ALLOWANCE_MS = 50;
-// 250 ms doubling to 5 s: about a minute of database outage.
-const RECORD_SENT_ATTEMPTS = 16;
+import { decideSendOutcome, resultAfterRecording, type DecisionContext, type SendDecision, type SendResult, type StepOutcome } from './send-outcome.ts';
+import { SendPacing, type PacedRun } from './send-pacing.ts';
 
 /** What every send of a run needs, worked out once per run and process rather than per invitation. */
-interface RunSending {
+interface RunSending extends PacedRun {
   config: RunConfig;
   client: TrustpilotClient;
-  pacingKey: string;
-}
-
-/** The spacing of calls under a rate limit. */
-interface Pace {
-  intervalMs: number;
-  lateToleranceMs: number;
-}
-
-function paceOf(rateLimit: { calls: number; perSeconds: number }): Pace {
-  return { intervalMs: slotIntervalMs(rateLimit), lateToleranceMs: lateToleranceMs(rateLimit) };
 }
 
 /**
- * Sleeps until `time`, heartbeating: with many activations on one API key a slot can be far off.
- * Stops early (returning false) when `stillValid` says the slot no longer holds.
+ * The send activity: authenticate, wait for the call slot, take the row, call Trustpilot, record
+ * the outcome. What each outcome means for the row and the run is decided in send-outcome.ts;
+ * this file only carries the steps and the decision out.
  */
-async function sleepUntil(context: Context, time: number, stillValid?: () => Promise<boolean>): Promise<boolean> {
-  for (let wait = time - Date.now(); wait > 0; wait = time - Date.now()) {
-    await context.sleep(Math.min(wait, HEARTBEAT_EVERY_MS));
-    context.heartbeat();
-    if (stillValid && time - Date.now() > 0 && !(await stillValid())) return false;
-  }
-  return true;
-}
-
 export function createSendActivity(deps: ActivityDeps, context: RunContext) {
-  const { db } = deps;
-  const pacer = new Pacer(db);
-  const rateLimits = new LiveRateLimits(db);
+  const pacing = new SendPacing(deps.db);
 
   function credentialsFor(config: RunConfig): TrustpilotCredentials {
     try {
@@ -76,34 +44,33 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
       // One client per run and process; the token is shared across clients by the process-wide token cache.
       client: createTrustpilotClient({ ...deps.trustpilot, credentials }),
       pacingKey: pacingKey(deps.trustpilot.apiUrl, credentials.apiKey),
+      destination: config.destination,
+      activationId: config.activation.id,
     };
   });
 
-  /**
-   * The next call slot under the destination's current rate limit. A slot far ahead is given up
-   * for a nearer one when the limit is raised meanwhile: a run paced at one call a minute speeds
-   * up within seconds of the change, not after the slots it had already queued.
-   */
-  async function nextSlot(activity: Context, run: RunSending): Promise<{ slot: number; pace: Pace }> {
-    for (;;) {
-      const pace = paceOf(await rateLimits.of(run.config.destination));
-      const slot = await pacer.nextSlot(run.pacingKey, pace.intervalMs);
-      recordPacingWait(run.config.activation.id, slot - Date.now());
-      // Wake a little early to write the ledger, then leave exactly at the slot: what arrives at
-      // Trustpilot keeps the spacing the pacer gave, whatever the database's latency.
-      const raised = async () => paceOf(await rateLimits.of(run.config.destination)).intervalMs >= pace.intervalMs;
-      if (await sleepUntil(activity, slot - LEDGER_WRITE_ALLOWANCE_MS, raised)) return { slot, pace };
+  /** The access token comes first, so that a token request never delays a paced call into its neighbour's slot. */
+  async function authenticate(activity: Context, run: RunSending): Promise<StepOutcome | undefined> {
+    try {
+      await run.client.authenticate({ signal: activity.cancellationSignal });
+      return undefined;
+    } catch (failure) {
+      return { step: 'authenticate', failure };
     }
   }
 
-  /** How a Trustpilot failure steers Temporal: stop the run, or retry after Retry-After / backoff. */
-  function retryOrStop(error: TrustpilotError, attempt: number): ApplicationFailure {
-    if (error.kind === 'misconfigured') return misconfigured(error.hint ? `${error.message}. ${error.hint}` : error.message);
-    return ApplicationFailure.create({
-      message: error.message,
-      type: SEND_FAILED_FAILURE,
-      nextRetryDelay: error.retryAfterMs ?? sendBackoffMs(attempt, Math.random),
-    });
+  /** Moves the row to 'sending' in one statement, which also checks the run and its circuit breaker. */
+  async function take(activity: Context, run: RunSending, input: SendInvitationInput): Promise<Taken> {
+    return await takeForSending(deps.appPool, { ...input, attempt: activity.info.attempt, breakerLimit: run.destination.circuitBreaker.failuresInARow });
+  }
+
+  async function call(activity: Context, run: RunSending, payload: InvitationRequest): Promise<StepOutcome> {
+    try {
+      await run.client.createInvitation(run.config.resolved.businessUnitId, payload, { signal: activity.cancellationSignal });
+      return { step: 'call', accepted: true };
+    } catch (failure) {
+      return { step: 'call', accepted: false, failure };
+    }
   }
 
   /**
@@ -117,83 +84,50 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
         await recordSent(deps.appPool, input);
         return;
       } catch (error) {
-        if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
+        if (attempt >= RECORD_SENT_RETRY.maximumAttempts) throw error;
         activity.heartbeat();
-        await activity.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
+        await activity.sleep(backoffCeilingMs(RECORD_SENT_RETRY, attempt));
       }
     }
   }
 
+  /** Writes the decision to the ledger row and the metrics; returns the run's failures in a row after it. */
+  async function record(activity: Context, run: RunSending, input: SendInvitationInput, decision: SendDecision): Promise<number> {
+    const { ledger, metric } = decision;
+    // A sent invitation is counted once the ledger holds it, as the run's summary counts it; a
+    // failed call is counted whether or not its record lands.
+    if (ledger?.status === 'sent') {
+      await recordSentSurely(activity, input);
+      if (metric) countInvitation(run.activationId, metric);
+      return 0;
+    }
+    if (metric) countInvitation(run.activationId, metric);
+    return ledger ? await recordFailure(deps.appPool, input, ledger) : 0;
+  }
+
   async function send(input: SendInvitationInput, activity: Context): Promise<SendOutcome> {
     const run = await sendingFor(input.runId);
+    // The run's configuration is cached per process: the check is made on every send, not only on the first.
     refuseOtherWorkflow(input.runId, run.config.workflowId);
-    const { config, client } = run;
-    const { destination, resolved } = config;
-    try {
-      await client.authenticate({ signal: activity.cancellationSignal });
-    } catch (error) {
-      // Nothing was sent: the ledger row keeps its state; only the run's reaction differs.
-      throw isTrustpilotError(error) ? retryOrStop(error, activity.info.attempt) : error;
-    }
+    const decisionContext: DecisionContext = {
+      entryId: input.entryId,
+      activationId: run.activationId,
+      attempt: activity.info.attempt,
+      breakerLimit: run.destination.circuitBreaker.failuresInARow,
+      random: Math.random,
+    };
+    const conclude = async (outcome: StepOutcome): Promise<SendOutcome> => {
+      const decision = decideSendOutcome(outcome, decisionContext);
+      return carryOut(resultAfterRecording(decision, await record(activity, run, input, decision)));
+    };
 
-    const next = await nextSlot(activity, run);
-    const { pace } = next;
-    let { slot } = next;
-
-    const breakerLimit = destination.circuitBreaker.failuresInARow;
-    const taken = await takeForSending(deps.appPool, { ...input, attempt: activity.info.attempt, breakerLimit });
-    switch (taken.kind) {
-      case 'already_sent':
-      case 'not_sendable':
-        return taken.kind;
-      case 'breaker_open':
-        throw unavailable(breakerReason(config, breakerLimit));
-      case 'contended':
-        throw ApplicationFailure.create({
-          message: `Ledger entry ${input.entryId} is being sent by another attempt; checking it again`,
-          type: SEND_FAILED_FAILURE,
-          nextRetryDelay: '5 seconds',
-        });
-    }
-    await sleepUntil(activity, slot);
-    // Woken too late (a busy machine): leave at a new slot rather than bunch with the next calls.
-    // The row is 'sending' during that wait, the one case where a wait falls in the in-doubt window.
-    while (Date.now() - slot > pace.lateToleranceMs) {
-      slot = await pacer.nextSlot(run.pacingKey, pace.intervalMs);
-      await sleepUntil(activity, slot);
-    }
-
-    try {
-      await client.createInvitation(resolved.businessUnitId, taken.payload, { signal: activity.cancellationSignal });
-    } catch (error) {
-      if (!isTrustpilotError(error)) {
-        // Cancelled mid-call (the run was stopped, or the activity timed out): the call may have gone through.
-        await recordFailure(deps.appPool, input, { status: 'failed', errorClass: 'interrupted', message: 'the call was interrupted', inDoubt: true, health: 'unknown' });
-        throw error;
-      }
-      if (error.kind === 'rejected') {
-        countInvitation(config.activation.id, 'rejected');
-        await recordFailure(deps.appPool, input, { status: 'rejected', errorClass: 'rejected_by_trustpilot', message: error.message, inDoubt: false, health: 'answered' });
-        return 'rejected';
-      }
-      // A misconfigured activation leaves the row itself fine: it is kept for the next run.
-      const health = healthOf(error);
-      const inDoubt = mayHaveBeenAccepted(error);
-      countInvitation(config.activation.id, inDoubt ? 'in_doubt' : 'failed');
-      const inARow = await recordFailure(deps.appPool, input, {
-        status: 'failed',
-        errorClass: error.kind,
-        message: error.message,
-        inDoubt,
-        health,
-      });
-      if (health === 'down' && inARow >= breakerLimit) throw unavailable(`${breakerReason(config, breakerLimit)}; the last: ${error.message}`);
-      throw retryOrStop(error, activity.info.attempt);
-    }
-
-    await recordSentSurely(activity, input);
-    countInvitation(config.activation.id, 'sent');
-    return 'sent';
+    const unauthenticated = await authenticate(activity, run);
+    if (unauthenticated) return await conclude(unauthenticated);
+    const slot = await pacing.nextSlot(activity, run);
+    const taken = await take(activity, run, input);
+    if (taken.kind !== 'taken') return await conclude({ step: 'take', taken: taken.kind });
+    await pacing.leaveAt(activity, run, slot);
+    return await conclude(await call(activity, run, taken.payload));
   }
 
   /**
@@ -215,6 +149,16 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
   return { sendInvitation };
 }
 
-function breakerReason(config: RunConfig, limit: number): string {
-  return `Trustpilot failed ${limit} times in a row for activation '${config.activation.id}' (server errors, timeouts or lost connections): sending stopped; the unsent rows wait for the next run`;
+/** Ends the activity as decided: Temporal reads a retry, or a run stopped, from the failure's type. */
+function carryOut(result: SendResult): SendOutcome {
+  switch (result.kind) {
+    case 'return':
+      return result.value;
+    case 'retry':
+      throw sendFailed(result.message, result.delayMs);
+    case 'stop':
+      throw result.failure === 'misconfigured' ? misconfigured(result.message) : unavailable(result.message);
+    case 'rethrow':
+      throw result.error;
+  }
 }

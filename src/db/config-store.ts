@@ -148,10 +148,12 @@ export async function saveActivation(db: AppDb, input: unknown): Promise<StoredA
   const previous = await db.selectFrom('app.activations').select(['config', 'deleted_at']).where('id', '=', activation.id).executeTakeFirst();
   const previousCursor = (previous?.config.cursor as { column?: string } | undefined)?.column;
   // A watermark belongs to its cursor column (and source): values of another column are not comparable.
+  // So does it to its source and warehouse (a source saved before warehouses were named read the default one).
+  const sameSource = (source: unknown) => JSON.stringify({ warehouse: 'default', ...(source as object) });
   const watermarkStillValid =
     previous?.deleted_at === null &&
     previousCursor === activation.cursor?.column &&
-    JSON.stringify(previous.config.source) === JSON.stringify(activation.source);
+    sameSource(previous.config.source) === sameSource(activation.source);
   const config = JSON.stringify(activation);
   await db
     .insertInto('app.activations')

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { runWarnings } from '../domain/run-summary.ts';
 import type { DetectResult, FailureKind, FinishRunInput, RunSummary } from '../run/types.ts';
 import { watermarkText } from './config-store.ts';
@@ -27,6 +27,31 @@ export function detectionCounts(run: Selectable<RunsTable>): DetectResult {
     baselineRows: run.baseline_rows,
     skippedAlreadySent: run.skipped_already_sent,
   };
+}
+
+/**
+ * Records detection's findings on the run, in the transaction that recorded its ledger rows, so a
+ * retried detection finds them (`detected`) instead of scanning again. It runs on the scan's own
+ * session, hence a statement rather than a query through the pool.
+ */
+export function recordDetection(runId: number, found: DetectResult, maxCursor: string | null): RawBuilder<unknown> {
+  return sql`
+    update app.runs set detected = true, full_scan = ${found.fullScan},
+           source_rows = ${found.sourceRows}, new_rows = ${found.newRows}, reconsidered = ${found.reconsidered},
+           duplicate_keys = ${found.duplicateKeys}, null_keys = ${found.nullKeys}, oversized_keys = ${found.oversizedKeys},
+           baseline_rows = ${found.baselineRows},
+           skipped_already_sent = ${found.skippedAlreadySent},
+           max_cursor = ${maxCursor === null ? null : JSON.stringify(maxCursor)}::jsonb
+     where id = ${runId} and status = 'running'`;
+}
+
+/**
+ * Until a run of the activation has succeeded, the next run is its first: a first run that died
+ * half-way must not leave the rest of the backlog to be invited under the `baseline` policy.
+ */
+export async function isFirstRun(db: AppDb, activationId: string): Promise<boolean> {
+  const succeeded = await db.selectFrom('app.runs').select('id').where('activation_id', '=', activationId).where('status', '=', 'succeeded').limit(1).executeTakeFirst();
+  return succeeded === undefined;
 }
 
 export function toRunSummary(run: Selectable<RunsTable>): RunSummary {

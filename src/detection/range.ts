@@ -1,5 +1,5 @@
 import { parseDuration, type ActivationConfig } from '../domain/index.ts';
-import type { ScanRange } from '../source/read.ts';
+import type { ScanRange } from '../source/types.ts';
 
 /**
  * Which rows a scan reads: all of them for a full scan (no cursor, no watermark yet, or the last

@@ -1,10 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
-import { compile } from '../source/compile.ts';
+import { compile } from '../db/compile.ts';
 import { ReadStopped } from '../source/errors.ts';
-import { copySegmentFingerprints, copySegmentKeys, readRowsByKeys, type ScanRange } from '../source/read.ts';
-import type { SourceShape } from '../source/shape.ts';
-import type { ReadLimits, ReadProgress, Warehouse } from '../source/warehouse.ts';
+import type { ReadLimits, ReadProgress, ScanRange, SegmentSource, SourceShape } from '../source/types.ts';
 import { MAX_ROW_KEY_BYTES } from '../domain/run-summary.ts';
 import { ChunkedCopyIn } from './chunked-copy.ts';
 
@@ -22,8 +20,6 @@ export interface ScanLimits {
 
 export const DEFAULT_SCAN_LIMITS: ScanLimits = { maxRows: 25_000_000, maxBytes: 4 * 1024 ** 3, tempFileLimit: '4GB' };
 
-
-
 /** Rejected rows looked up by key to see whether they changed; beyond this many, their fingerprints are streamed instead. */
 const REJECTED_LOOKUP_LIMIT = 20_000;
 const LOOKUP_CHUNK = 5_000;
@@ -34,6 +30,8 @@ export interface ScanStats {
   rows: number;
   /** distinct keys the ledger can hold (not NULL, not too long) */
   distinctKeys: number;
+  /** rows that repeat a key counted in `distinctKeys`: only one row per key is tracked */
+  duplicateKeys: number;
   nullKeys: number;
   /** rows whose key is longer than the ledger can hold (MAX_ROW_KEY_BYTES) */
   oversizedKeys: number;
@@ -44,9 +42,9 @@ export interface ScanStats {
 /**
  * One diff of a segment against an activation's ledger, in a session of the app database: the
  * segment's keys are streamed into session tables (`tpi_scan`, then `tpi_keys`: one row per key
- * with its number of copies), and the diff is SQL over them. Nothing here writes the ledger; the
- * caller does, in its own transaction on `client`. No app transaction is open while the
- * warehouse is read.
+ * with its number of copies), and the diff is SQL over them (findings.ts). Nothing here writes
+ * the ledger; a run does, through findings.ts, in a `transaction` of this session. No app
+ * transaction is open while the warehouse is read.
  */
 export class ScanSession {
   private healthy = true;
@@ -55,7 +53,7 @@ export class ScanSession {
 
   private constructor(
     readonly client: pg.PoolClient,
-    private readonly warehouse: Warehouse,
+    private readonly source: SegmentSource,
     private readonly shape: SourceShape,
     private readonly range: ScanRange,
     private readonly limits: ReadLimits,
@@ -65,13 +63,13 @@ export class ScanSession {
 
   static async open(
     pool: pg.Pool,
-    warehouse: Warehouse,
+    source: SegmentSource,
     shape: SourceShape,
     range: ScanRange,
     limits: ReadLimits,
     options: { scanLimits?: ScanLimits; onProgress?: (progress: ReadProgress) => void } = {},
   ): Promise<ScanSession> {
-    const session = new ScanSession(await pool.connect(), warehouse, shape, range, limits, options.scanLimits ?? DEFAULT_SCAN_LIMITS, options.onProgress);
+    const session = new ScanSession(await pool.connect(), source, shape, range, limits, options.scanLimits ?? DEFAULT_SCAN_LIMITS, options.onProgress);
     await session.limitTempFiles();
     return session;
   }
@@ -107,6 +105,19 @@ export class ScanSession {
     return result.rowCount ?? 0;
   }
 
+  /** Runs `work` in one transaction of the session; a rollback that fails retires the connection. */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.client.query('begin');
+    try {
+      const result = await work();
+      await this.client.query('commit');
+      return result;
+    } catch (error) {
+      await this.client.query('rollback').catch(() => this.markBroken());
+      throw error;
+    }
+  }
+
   private readOptions() {
     return { maxRows: this.scanLimits.maxRows, ...(this.onProgress ? { onProgress: this.onProgress } : {}) };
   }
@@ -118,8 +129,7 @@ export class ScanSession {
   async load(): Promise<void> {
     try {
       await this.client.query('create temp table tpi_scan (row_key text, cursor_at timestamptz)');
-      await copySegmentKeys(
-        this.warehouse,
+      await this.source.copyKeys(
         this.shape,
         this.range,
         this.limits,
@@ -158,36 +168,11 @@ export class ScanSession {
                to_char(max(cursor_at) at time zone 'UTC', ${ISO_MILLIS}) as max_cursor
           from tpi_keys`,
     );
-    return {
-      rows: stats?.rows ?? 0,
-      distinctKeys: stats?.distinct_keys ?? 0,
-      nullKeys: stats?.null_keys ?? 0,
-      oversizedKeys: stats?.oversized_keys ?? 0,
-      maxCursor: stats?.max_cursor ?? null,
-    };
-  }
-
-  /** Keys in the scan the activation's ledger does not know, in key order. */
-  async unknownKeys(activationId: string, limit: number): Promise<string[]> {
-    const rows = await this.query(
-      sql<{ row_key: string }>`
-        select k.row_key from tpi_keys k
-         where k.row_key is not null
-           and not exists (select 1 from app.ledger l where l.activation_id = ${activationId} and l.row_key = k.row_key)
-         order by k.row_key limit ${limit}`,
-    );
-    return rows.map((row) => row.row_key);
-  }
-
-  /** How the scanned keys stand in the ledger: unknown ones (status null) and each status's count. */
-  async ledgerStatuses(activationId: string): Promise<Map<string | null, number>> {
-    const rows = await this.query(
-      sql<{ status: string | null; count: number }>`
-        select l.status, count(*)::int as count from tpi_keys k
-          left join app.ledger l on l.activation_id = ${activationId} and l.row_key = k.row_key
-         where k.row_key is not null group by l.status`,
-    );
-    return new Map(rows.map((row) => [row.status, row.count]));
+    const rows = stats?.rows ?? 0;
+    const distinctKeys = stats?.distinct_keys ?? 0;
+    const nullKeys = stats?.null_keys ?? 0;
+    const oversizedKeys = stats?.oversized_keys ?? 0;
+    return { rows, distinctKeys, duplicateKeys: rows - nullKeys - oversizedKeys - distinctKeys, nullKeys, oversizedKeys, maxCursor: stats?.max_cursor ?? null };
   }
 
   /** Ledger ids of rejected rows in the scan whose mapped values are no longer what was rejected. */
@@ -202,7 +187,7 @@ export class ScanSession {
       const changed: number[] = [];
       for (let start = 0; start < rejected.length; start += LOOKUP_CHUNK) {
         const chunk = rejected.slice(start, start + LOOKUP_CHUNK);
-        const current = await readRowsByKeys(this.warehouse, this.shape, chunk.map((row) => row.row_key), this.limits, { fingerprintsOnly: true });
+        const current = await this.source.readRows(this.shape, chunk.map((row) => row.row_key), this.limits, { fingerprintsOnly: true });
         for (const row of chunk) {
           const now = current.get(row.row_key);
           if (now && now.fingerprint !== row.fingerprint) changed.push(row.id);
@@ -211,8 +196,7 @@ export class ScanSession {
       return changed;
     }
     await this.client.query('create temp table tpi_fingerprints (row_key text, fingerprint text)');
-    await copySegmentFingerprints(
-      this.warehouse,
+    await this.source.copyFingerprints(
       this.shape,
       this.range,
       this.limits,

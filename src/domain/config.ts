@@ -14,7 +14,7 @@ import {
   templateIdSchema,
 } from './config-fields.ts';
 import { BUSINESS_UNIT_ID_MAX_LENGTH, SENDER_NAME_MAX_LENGTH, SKUS_MAX_COUNT, SQL_MAX_LENGTH } from './limits.ts';
-import { findReadOnlySqlProblem } from './read-only-sql.ts';
+import { findQueryStartProblem } from './read-only-sql.ts';
 import { credentialValueHint, strictObjectWithHints, unknownKeyMessage } from './strict-object.ts';
 import { activationRuleIssues, destinationRuleIssues } from './config-rules.ts';
 
@@ -127,21 +127,51 @@ const readOnlySqlSchema = z
   .string()
   .max(SQL_MAX_LENGTH)
   .superRefine((sql, context) => {
-    const problem = findReadOnlySqlProblem(sql);
+    const problem = findQueryStartProblem(sql);
     if (problem !== undefined) context.addIssue({ code: 'custom', message: `sql ${problem}` });
   });
+
+/** A warehouse of the worker's environment: `default` (WAREHOUSE_DATABASE_URL) or the NAME of WAREHOUSE_<NAME>_URL, in lower case. */
+export const warehouseNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, { error: 'must be a warehouse name: lower-case letters, digits and _ (WAREHOUSE_<NAME>_URL in the environment), or default' });
+
+/** A path under a files warehouse's root: relative, no `..`, globs allowed (`exports/part-*.parquet`, or `**` for every folder below). */
+const relativePathSchema = z
+  .string()
+  .min(1, { error: 'path must not be empty' })
+  .max(1024, { error: 'path is at most 1024 characters' })
+  .refine((path) => !/^(?:[a-z][a-z0-9+.-]*:|[\\/~])/i.test(path), { error: "path is relative to the warehouse's root: no scheme, no leading / or ~" })
+  .refine((path) => !path.split(/[\\/]/).includes('..'), { error: "path may not leave the warehouse's root (..)" })
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  .refine((path) => !/[\u0000-\u001f'\\]/.test(path), { error: 'path may not hold control characters, quotes or backslashes' });
+
+const csvOptionsSchema = strictObjectWithHints({
+  delimiter: z.string().length(1, { error: 'delimiter is one character' }).optional(),
+  header: z.boolean().optional(),
+  quote: z.string().length(1, { error: 'quote is one character' }).optional(),
+  encoding: z.enum(['utf-8', 'utf-16', 'latin-1'], { error: "encoding must be 'utf-8', 'utf-16' or 'latin-1'" }).optional(),
+});
 
 export const sourceSchema = z.discriminatedUnion(
   'kind',
   [
     strictObjectWithHints({
       kind: z.enum(['table', 'view']),
+      warehouse: warehouseNameSchema.optional(),
       schema: identifierSchema.default('public'),
       name: identifierSchema,
     }),
-    strictObjectWithHints({ kind: z.literal('query'), sql: readOnlySqlSchema }),
+    strictObjectWithHints({ kind: z.literal('query'), warehouse: warehouseNameSchema.optional(), sql: readOnlySqlSchema }),
+    strictObjectWithHints({
+      kind: z.literal('files'),
+      warehouse: warehouseNameSchema.optional(),
+      format: z.enum(['csv', 'parquet'], { error: "format must be 'csv' or 'parquet'" }),
+      path: relativePathSchema,
+      csv: csvOptionsSchema.optional(),
+    }),
   ],
-  { error: (issue) => (issue.code === 'invalid_union' ? "kind must be 'table', 'view' or 'query'" : undefined) },
+  { error: (issue) => (issue.code === 'invalid_union' ? "kind must be 'table', 'view', 'query' or 'files'" : undefined) },
 );
 
 /** Which source column feeds each invitation field. */

@@ -49,6 +49,22 @@ export function findReadOnlySqlProblem(sql: string): string | undefined {
 }
 
 /**
+ * The check every segment query gets when it is configured, whatever its warehouse's dialect: it
+ * must start with SELECT or WITH (after comments and parentheses). MySQL and DuckDB strings and
+ * comments differ from Postgres' (backslash escapes, `#` comments), so the rest is each engine's:
+ * Postgres' friendly check is findReadOnlySqlProblem, and every engine's server is the guard.
+ */
+export function findQueryStartProblem(sql: string): string | undefined {
+  const { tokens } = tokenize(sql);
+  const first = tokens.find((token) => token.kind !== 'space' && token.kind !== 'comment' && !(token.kind === 'other' && sql[token.start] === '('));
+  if (first === undefined) return sql.trim() === '' || tokens.length > 0 ? 'is empty: provide a SELECT or WITH statement' : 'must start with SELECT or WITH';
+  const leading = first.kind === 'identifier' ? sql.slice(first.start, first.end).toUpperCase() : undefined;
+  if (leading !== undefined && READ_KEYWORDS.has(leading)) return undefined;
+  if (leading !== undefined && FORBIDDEN_LEADING_KEYWORDS.has(leading)) return `must be read-only: ${leading} statements are not allowed; use SELECT or WITH`;
+  return 'must start with SELECT or WITH';
+}
+
+/**
  * `sql` without what follows its last statement: trailing whitespace, comments and semicolons,
  * however they alternate (`select 1; -- done`, a newline, `;` and a block comment). Anything up to
  * the end of the last statement's code is kept as it is. A query with an unterminated string,

@@ -1,22 +1,22 @@
 import { loadActivation, type StoredActivation } from '../db/config-store.ts';
 import type { AppDb } from '../db/database.ts';
 import { parseDuration, PublicError, type ActivationConfig } from '../domain/index.ts';
-import { shapeFor, sourceRefOf } from '../source/columns.ts';
-import { errorContextFor, toSourceError } from '../source/errors.ts';
-import { describeSource } from '../source/read.ts';
 import type { ScanLimits } from '../detection/scan-session.ts';
-import type { SourceShape } from '../source/shape.ts';
-import type { ReadLimits, Warehouse } from '../source/warehouse.ts';
+import { shapeFor, sourceRefOf, warehouseOf } from '../source/columns.ts';
+import { errorContextFor } from '../source/errors.ts';
+import type { ReadLimits, SegmentSource, SourceShape, WarehouseLookup } from '../source/types.ts';
 
 export interface PreviewDeps {
   db: AppDb;
-  warehouse: Warehouse;
+  warehouses: WarehouseLookup;
   /** what a scan may take from the app database (the worker's SCAN_* settings); defaults otherwise */
   scanLimits?: ScanLimits;
 }
 
 export interface Prepared {
   stored: StoredActivation;
+  /** the warehouse the activation reads */
+  source: SegmentSource;
   shape: SourceShape;
   limits: ReadLimits;
 }
@@ -25,21 +25,22 @@ export interface Prepared {
 export async function prepareActivation(deps: PreviewDeps, activationId: string): Promise<Prepared> {
   const stored = await loadActivation(deps.db, activationId);
   const limits = { statementTimeoutMs: parseDuration(stored.activation.statementTimeout) };
+  const source = deps.warehouses.get(warehouseOf(stored.activation));
   let columns;
   try {
-    columns = await describeSource(deps.warehouse, sourceRefOf(stored.activation), limits);
+    columns = await source.describe(sourceRefOf(stored.activation), limits);
   } catch (error) {
-    throw sourceFailureOf(error, stored.activation, deps.warehouse);
+    throw sourceFailureOf(error, stored.activation, source);
   }
   const shape = shapeFor(stored.activation, stored.resolved, columns);
   if (!shape.ok) {
     throw new PublicError(`Activation '${activationId}' does not fit its source:\n${shape.problems.map((problem) => `  - ${problem.path}: ${problem.message}`).join('\n')}`);
   }
-  return { stored, shape: shape.shape, limits };
+  return { stored, source, shape: shape.shape, limits };
 }
 
 /** A warehouse error as a preview shows it: named after the activation, quoting only its configured names. */
-export function sourceFailureOf(error: unknown, activation: ActivationConfig, warehouse: Warehouse): Error {
-  const readerRole = warehouse.role;
-  return toSourceError(error, errorContextFor(activation, { subject: `Activation '${activation.id}'`, ...(readerRole === undefined ? {} : { readerRole }) }));
+export function sourceFailureOf(error: unknown, activation: ActivationConfig, source: SegmentSource): Error {
+  const readerRole = source.readerName;
+  return source.describeError(error, errorContextFor(activation, { subject: `Activation '${activation.id}'`, ...(readerRole === undefined ? {} : { readerRole }) }));
 }

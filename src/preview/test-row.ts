@@ -5,7 +5,6 @@ import { recordFailure, recordSent, takeForSending } from '../db/ledger-sending.
 import { pacingKey, reserveSlots, slotIntervalMs } from '../db/pacing.ts';
 import { CLI_RUN_PREFIX, finishRunRecord } from '../db/runs.ts';
 import { maskInvitation, prepareRow, PublicError, type InvitationRequest } from '../domain/index.ts';
-import { readRowsByKeys } from '../source/read.ts';
 import { createTrustpilotClient, healthOf, isTrustpilotError, mayHaveBeenAccepted } from '../trustpilot/index.ts';
 import { prepareActivation, sourceFailureOf, type PreviewDeps } from './source.ts';
 
@@ -34,12 +33,12 @@ export interface TestRowDeps extends PreviewDeps {
  * and is recorded in the ledger as any run would: a row sent here is never sent again.
  */
 export async function testRow(deps: TestRowDeps, activationId: string, rowKey: string, options: { send: boolean }): Promise<TestRowReport> {
-  const { stored, shape, limits } = await prepareActivation(deps, activationId);
+  const { stored, source, shape, limits } = await prepareActivation(deps, activationId);
   let rows;
   try {
-    rows = await readRowsByKeys(deps.warehouse, shape, [rowKey], limits);
+    rows = await source.readRows(shape, [rowKey], limits);
   } catch (error) {
-    throw sourceFailureOf(error, stored.activation, deps.warehouse);
+    throw sourceFailureOf(error, stored.activation, source);
   }
   const row = rows.get(rowKey);
   if (!row) throw new PublicError(`No row of activation '${activationId}' has the key ${rowKey} (a composite key is a JSON array of texts, e.g. ["A-1","2"])`);

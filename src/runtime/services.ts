@@ -8,8 +8,8 @@ import { createAppDatabase, type AppDb } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import type { ScanLimits } from '../detection/scan-session.ts';
 import { PublicError } from '../domain/public-error.ts';
-import { assertReaderRole } from '../source/reader-role.ts';
-import { Warehouse } from '../source/warehouse.ts';
+import { accessRefusalText } from '../source/access.ts';
+import { Warehouses, warehouseConfigsFrom, whereOf } from '../source/warehouses.ts';
 import { isWorkflowOpen } from '../temporal/executions.ts';
 import { setSchedulePaused } from '../temporal/schedules.ts';
 
@@ -24,7 +24,8 @@ export const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
 export interface Services {
   db: AppDb;
   appPool: pg.Pool;
-  warehouse: Warehouse;
+  /** the warehouses segments are read from, by name */
+  warehouses: Warehouses;
   temporal: Client;
   connection: Connection;
   close(): Promise<void>;
@@ -65,13 +66,26 @@ export async function checkAppDatabase(db: AppDb, url: string): Promise<string> 
   }
 }
 
-/** Connects to the warehouse as its reader role and refuses a role that may do more than read. */
-export async function checkWarehouse(warehouse: Warehouse, variable: string): Promise<void> {
-  try {
-    await assertReaderRole(warehouse, [], warehouse.appRole === undefined ? {} : { appRole: warehouse.appRole });
-  } catch (error) {
-    if (error instanceof PublicError) throw new StartupError(`${variable}: ${error.message}`);
-    throw new StartupError(`${variable}: cannot connect to the warehouse at ${where(warehouse.url)}: ${connectionProblem(error)}`);
+/** Connects to every configured warehouse as its reader and refuses one that may do more than read. */
+export async function checkWarehouses(warehouses: Warehouses): Promise<void> {
+  for (const name of warehouses.names()) {
+    const variable = warehouses.configOf(name)?.variable ?? name;
+    let source;
+    try {
+      source = warehouses.get(name);
+    } catch (error) {
+      if (error instanceof PublicError) throw new StartupError(error.message);
+      throw error;
+    }
+    let report;
+    try {
+      report = await source.checkAccess();
+    } catch (error) {
+      const where = whereOf(warehouses.configOf(name)?.url ?? '');
+      if (error instanceof PublicError) throw new StartupError(`${variable}: ${error.message}`);
+      throw new StartupError(`${variable}: cannot connect to the warehouse at ${where}: ${connectionProblem(error)}`);
+    }
+    if (report.problems.length > 0) throw new StartupError(`${variable}: ${accessRefusalText(source, report)}`);
   }
 }
 
@@ -93,35 +107,39 @@ export interface OpenOptions {
   checkReader?: boolean;
 }
 
-export function warehouseVariable(env: AppEnv): string {
-  return env.WAREHOUSE_DATABASE_URL ? 'WAREHOUSE_DATABASE_URL' : 'WAREHOUSE_DATABASE_URL (unset, so DATABASE_URL)';
-}
-
 export async function openServices(env: AppEnv, options: OpenOptions = {}): Promise<Services> {
   const databaseUrl = requireDatabaseUrl(env);
   const { db, pool } = createAppDatabase(databaseUrl, { max: env.DATABASE_POOL_SIZE });
   let connection: Connection | undefined;
+  let warehouses: Warehouses | undefined;
   try {
     const appRole = await checkAppDatabase(db, databaseUrl);
-    const warehouse = new Warehouse(env.WAREHOUSE_DATABASE_URL ?? databaseUrl, { appRole });
+    // The warehouses by reference from the process's own environment (WAREHOUSE_<NAME>_URL are not in AppEnv).
+    warehouses = new Warehouses(warehouseConfigsFrom({ ...process.env, ...(env.WAREHOUSE_DATABASE_URL ? { WAREHOUSE_DATABASE_URL: env.WAREHOUSE_DATABASE_URL } : {}) }, databaseUrl), {
+      appRole,
+      env: process.env,
+    });
     if (options.migrate) await migrateToLatest(db);
-    if (options.checkReader) await checkWarehouse(warehouse, warehouseVariable(env));
+    if (options.checkReader) await checkWarehouses(warehouses);
     connection = await connectTemporal(env);
     const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
     const openConnection = connection;
+    const openWarehouses = warehouses;
     return {
       db,
       appPool: pool,
-      warehouse,
+      warehouses,
       temporal,
       connection,
       async close() {
         await openConnection.close();
+        await openWarehouses.close();
         await db.destroy();
       },
     };
   } catch (error) {
     await connection?.close();
+    await warehouses?.close();
     await db.destroy();
     throw error;
   }
@@ -136,7 +154,7 @@ export function activityDepsFor(services: Services, env: AppEnv): ActivityDeps {
   return {
     db: services.db,
     appPool: services.appPool,
-    warehouse: services.warehouse,
+    warehouses: services.warehouses,
     scanLimits: scanLimitsOf(env),
     trustpilot: { apiUrl: env.TRUSTPILOT_API_URL, invitationsApiUrl: env.TRUSTPILOT_INVITATIONS_API_URL },
     env: process.env,

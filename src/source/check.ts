@@ -1,10 +1,7 @@
 import { parseDuration, type ActivationConfig, type ResolvedActivation } from '../domain/index.ts';
-import { shapeFor, sourceRefOf, type ColumnProblem } from './columns.ts';
-import { errorContextFor, toSourceError } from './errors.ts';
-import { describeSource } from './read.ts';
-import type { SourceColumn, SourceRef } from './shape.ts';
-import { missingSourceSuggestion } from './suggest.ts';
-import type { Warehouse } from './warehouse.ts';
+import { shapeFor, sourceRefOf, warehouseOf, type ColumnProblem } from './columns.ts';
+import { errorContextFor } from './errors.ts';
+import { isTableRef, type SegmentSource, type SourceColumn, type SourceRef } from './types.ts';
 
 export interface SourceCheckOptions {
   /** the role segments are read as, when the warehouse URL does not name it */
@@ -27,24 +24,22 @@ function shellWord(text: string): string {
   return /^[\w./@%+:,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-function sqlStateOf(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
 
 /**
  * The advice for a source the reader may not read: the exact statements for a table or view,
  * and the command that prints every grant the activation's file needs.
  */
-function grantAdvice(message: string, source: SourceRef, role: string | undefined, file: string | undefined): string {
+function grantAdvice(engine: SegmentSource, message: string, source: SourceRef, role: string | undefined, file: string | undefined): string {
   const roleName = role === undefined ? '<reader role>' : quoteIdent(role);
   const command = `npm run cli -- reader-sql${file === undefined ? '' : ` ${shellWord(file)}`}${role === undefined ? '' : ` --role ${shellWord(role)}`}`;
   // The generic advice of toSourceError is replaced by the exact one.
   const generic = message.lastIndexOf('; GRANT ');
   let base = generic === -1 ? message : message.slice(0, generic);
   if (role !== undefined) base = base.replace('the reader role may not read', `the reader role ${quoteIdent(role)} may not read`);
-  if (source.kind === 'query') return `${base}; grant the reader role ${roleName} USAGE on each schema and SELECT on each table the query reads (\`${command}\` prints the statements)`;
-  const table = `${quoteIdent(source.schema)}.${quoteIdent(source.name)}`;
-  return `${base}; as an administrator of the warehouse, run: GRANT USAGE ON SCHEMA ${quoteIdent(source.schema)} TO ${roleName}; GRANT SELECT ON ${table} TO ${roleName}; (\`${command}\` prints every grant)`;
+  if (!isTableRef(source)) return `${base}; grant the reader role ${roleName} USAGE on each schema and SELECT on each table the query reads (\`${command}\` prints the statements)`;
+  const statements = engine.grantAdvice?.(source, role ?? '<reader role>');
+  if (statements === undefined) return `${base}; let the reader ${roleName} read it (\`${command}\` prints how)`;
+  return `${base}; as an administrator of the warehouse, run: ${statements} (\`${command}\` prints every grant)`;
 }
 
 /**
@@ -53,33 +48,35 @@ function grantAdvice(message: string, source: SourceRef, role: string | undefine
  * typo) and is of a usable type. Reads no row: the query runs with LIMIT 0.
  */
 export async function checkAgainstSource(
-  warehouse: Warehouse,
+  warehouse: SegmentSource,
   activation: ActivationConfig,
   resolved: ResolvedActivation,
   options: SourceCheckOptions = {},
 ): Promise<ColumnProblem[]> {
   const source = sourceRefOf(activation);
   const limits = { statementTimeoutMs: parseDuration(activation.statementTimeout) };
+  // The engine's early word on a query in its own dialect; its server is the guard.
+  const queryProblem = source.kind === 'query' ? warehouse.checkQuery?.(source.sql) : undefined;
+  if (queryProblem !== undefined) return [{ path: 'source.sql', message: `sql ${queryProblem}` }];
   let columns;
   try {
-    const key = JSON.stringify([source, limits.statementTimeoutMs]);
+    const key = JSON.stringify([warehouseOf(activation), source, limits.statementTimeoutMs]);
     let described = options.columns?.get(key);
     if (described === undefined) {
-      described = describeSource(warehouse, source, limits);
+      described = warehouse.describe(source, limits);
       options.columns?.set(key, described);
     }
     columns = await described;
   } catch (error) {
-    const readerRole = options.readerRole ?? warehouse.role;
+    const readerRole = options.readerRole ?? warehouse.readerName;
     const context = errorContextFor(activation, { subject: 'the source cannot be read', ...(readerRole === undefined ? {} : { readerRole }) });
-    const message = toSourceError(error, context).message;
-    const sqlState = sqlStateOf(error);
-    if (sqlState === '42501') return [{ path: 'source', message: grantAdvice(message, source, readerRole, options.file) }];
-    if ((sqlState === '42P01' || sqlState === '3F000') && source.kind !== 'query') {
-      const suggestion = await missingSourceSuggestion(warehouse, source, sqlState === '42P01' ? 'relation' : 'schema');
-      return [{ path: 'source', message: suggestion === undefined ? message : `${message}; ${suggestion}` }];
+    const described = warehouse.describeError(error, context);
+    if (described.problem === 'no-access') return [{ path: 'source', message: grantAdvice(warehouse, described.message, source, readerRole, options.file) }];
+    if (described.problem === 'missing-source') {
+      const suggestion = await warehouse.suggestSource?.(source, limits).catch(() => undefined);
+      return [{ path: 'source', message: suggestion === undefined ? described.message : `${described.message}; ${suggestion}` }];
     }
-    return [{ path: 'source', message }];
+    return [{ path: 'source', message: described.message }];
   }
   const shape = shapeFor(activation, resolved, columns);
   return shape.ok ? [] : shape.problems;

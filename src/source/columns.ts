@@ -1,6 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
 import type { ActivationConfig, ResolvedActivation } from '../domain/index.ts';
-import { cursorColumnProblem, keyColumnProblem, type SourceColumn, type SourceRef, type SourceShape } from './shape.ts';
+import { cursorColumnProblem, keyColumnProblem, type SourceColumn, type SourceRef, type SourceShape } from './types.ts';
 
 export interface ColumnProblem {
   /** where in the activation's configuration, e.g. `mapping.consumerEmail` */
@@ -12,8 +12,22 @@ export type ShapeResult = { ok: true; shape: SourceShape } | { ok: false; proble
 
 export function sourceRefOf(activation: ActivationConfig): SourceRef {
   const { source } = activation;
-  return source.kind === 'query' ? { kind: 'query', sql: source.sql } : { kind: source.kind, schema: source.schema, name: source.name };
+  switch (source.kind) {
+    case 'query':
+      return { kind: 'query', sql: source.sql };
+    case 'files':
+      return { kind: 'files', format: source.format, path: source.path, ...(source.csv ? { csv: source.csv } : {}) };
+    default:
+      return { kind: source.kind, schema: source.schema, name: source.name };
+  }
 }
+
+/** The warehouse an activation reads: the one it names, else `default` (WAREHOUSE_DATABASE_URL). */
+export function warehouseOf(activation: ActivationConfig): string {
+  return activation.source.warehouse ?? DEFAULT_WAREHOUSE;
+}
+
+export const DEFAULT_WAREHOUSE = 'default';
 
 /** Source columns that feed invitation fields, ordered by field name so every process hashes them alike. */
 export function mappedColumnsOf(resolved: ResolvedActivation): string[] {

@@ -1,4 +1,4 @@
-import type { TrustpilotError } from './errors.ts';
+import type { TrustpilotError } from './error.ts';
 
 // Failures that prove the request never reached Trustpilot's invitation service.
 const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);

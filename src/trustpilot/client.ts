@@ -1,19 +1,41 @@
 import type { InvitationRequest } from '../domain/invitation-request.ts';
-import { classifyResponse, HINTS, TrustpilotError, type ClassifyContext } from './errors.ts';
-import { nodeTransport, sendHttp, type HttpResponse } from './http.ts';
+import { classifyResponse } from './classify.ts';
+import { TrustpilotError } from './error.ts';
+import { HINTS } from './explanations.ts';
+import { nodeTransport, sendHttp, type HttpResponse, type HttpTransport } from './http.ts';
+import { stringLeavesOf } from './sent-values.ts';
 import { createTokenSource } from './token-endpoint.ts';
-import { sharedTokenCache, type AccessToken } from './tokens.ts';
-import { stringLeavesOf } from './withhold.ts';
+import { sharedTokenCache, type AccessToken, type TokenCache } from './tokens.ts';
 import type {
   CallOptions,
+  ClassifyContext,
   DeleteInvitationDataRequest,
   InvitationTemplate,
   TrustpilotClient,
-  TrustpilotClientOptions,
   TrustpilotCredentials,
 } from './types.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface TrustpilotClientOptions {
+  /** OAuth host, e.g. https://api.trustpilot.com (a path prefix is allowed). */
+  apiUrl: string;
+  /** Invitations host, e.g. https://invitations-api.trustpilot.com (a path prefix is allowed). */
+  invitationsApiUrl: string;
+  credentials: TrustpilotCredentials;
+  /** Per HTTP call, including reading the body. Default 30 000. */
+  timeoutMs?: number;
+  /**
+   * Renew the access token when fewer than this many seconds of its lifetime remain.
+   * Default: min(10 % of the lifetime, 1 hour); a 100-hour Trustpilot token is renewed after
+   * 99 hours. Always capped at half the lifetime so a short-lived token is not renewed on every call.
+   */
+  renewBeforeExpirySeconds?: number;
+  /** Default: one process-wide cache, so every client with the same credentials shares one token. */
+  tokenCache?: TokenCache;
+  /** Default: node:http(s) over keep-alive connections (see nodeTransport). */
+  transport?: HttpTransport;
+}
 
 interface ApiCall {
   method: 'GET' | 'POST';

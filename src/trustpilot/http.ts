@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { classifyTransportFailure, timeoutError, type TransportFailureContext } from './transport-errors.ts';
 
-/** Error bodies are only kept (redacted, ~2 KB) for diagnosis; never buffer a huge HTML page for that. */
+/** Error bodies are only kept (screened, ~2 KB) for diagnosis; never buffer a huge HTML page for that. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Success bodies are small JSON documents; anything bigger is not Trustpilot. */
 const MAX_SUCCESS_BODY_BYTES = 8 * 1024 * 1024;
@@ -97,7 +97,8 @@ export const nodeTransport: HttpTransport = (request) =>
         discard: () => response.destroy(),
       });
     });
-    // Kept for the whole exchange: an error after the answer arrived (a late abort) must not go unheard.
+    // Kept for the whole exchange: an error can also come after the answer arrived (a late abort), and an
+    // 'error' event nobody listens to would crash the process; the body read reports that failure.
     call.on('error', reject);
     call.end(request.body);
   });

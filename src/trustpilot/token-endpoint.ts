@@ -1,4 +1,5 @@
-import { classifyResponse, TrustpilotError } from './errors.ts';
+import { classifyResponse } from './classify.ts';
+import { TrustpilotError } from './error.ts';
 import { sendHttp, type HttpTransport } from './http.ts';
 import { tokenCacheKey, type AccessToken, type TokenSource } from './tokens.ts';
 import type { TrustpilotCredentials } from './types.ts';

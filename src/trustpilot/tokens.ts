@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { HINTS, TrustpilotError } from './errors.ts';
+import { TrustpilotError } from './error.ts';
+import { HINTS } from './explanations.ts';
 import type { TrustpilotCredentials } from './types.ts';
 
 /** A token as held in the cache. Times are in the cache's clock (ms since epoch by default). */

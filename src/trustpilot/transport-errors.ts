@@ -1,8 +1,10 @@
 /**
  * Failures where no HTTP status was received: connection errors, TLS problems, timeouts.
- * Only error codes travel into messages: undici messages can carry addresses and URLs.
+ * Only error codes travel into messages: socket and DNS error messages name addresses and hosts
+ * (`connect ECONNREFUSED 10.0.0.1:443`), and a transport's own messages may carry the URL.
  */
-import { HINTS, TrustpilotError } from './errors.ts';
+import { TrustpilotError } from './error.ts';
+import { HINTS } from './explanations.ts';
 
 const NETWORK_CODE_DESCRIPTIONS: Record<string, string> = {
   ECONNRESET: 'connection reset',
@@ -14,6 +16,7 @@ const NETWORK_CODE_DESCRIPTIONS: Record<string, string> = {
   EAI_AGAIN: 'DNS lookup failed temporarily',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
+  // undici's codes (the engine of the global fetch), for a transport built on it instead of node:http(s).
   UND_ERR_SOCKET: 'connection closed by the server',
   UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
   UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for response headers',
@@ -23,7 +26,10 @@ const NETWORK_CODE_DESCRIPTIONS: Record<string, string> = {
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT|ERR_TLS_|ERR_SSL_)/;
 
-/** Walks the `cause` chain (a wrapped socket error, as fetch-based transports throw it, keeps its code underneath). */
+/**
+ * Walks the `cause` chain: node:http(s) throws the socket error itself, but a transport may wrap
+ * it (fetch throws "fetch failed" with the socket error as its cause), keeping the code underneath.
+ */
 function errorCodesOf(error: unknown): string[] {
   const codes: string[] = [];
   let current: unknown = error;

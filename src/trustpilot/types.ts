@@ -1,30 +1,8 @@
 import type { InvitationRequest } from '../domain/invitation-request.ts';
-import type { HttpTransport } from './http.ts';
-import type { TokenCache } from './tokens.ts';
 
 export type TrustpilotCredentials =
   | { grant: 'client_credentials'; apiKey: string; apiSecret: string; businessUserId: string }
   | { grant: 'password'; apiKey: string; apiSecret: string; username: string; password: string; businessUserId?: string };
-
-export interface TrustpilotClientOptions {
-  /** OAuth host, e.g. https://api.trustpilot.com (a path prefix is allowed). */
-  apiUrl: string;
-  /** Invitations host, e.g. https://invitations-api.trustpilot.com (a path prefix is allowed). */
-  invitationsApiUrl: string;
-  credentials: TrustpilotCredentials;
-  /** Per HTTP call, including reading the body. Default 30 000. */
-  timeoutMs?: number;
-  /**
-   * Renew the access token when fewer than this many seconds of its lifetime remain.
-   * Default: min(10 % of the lifetime, 1 hour); a 100-hour Trustpilot token is renewed after
-   * 99 hours. Always capped at half the lifetime so a short-lived token is not renewed on every call.
-   */
-  renewBeforeExpirySeconds?: number;
-  /** Default: one process-wide cache, so every client with the same credentials shares one token. */
-  tokenCache?: TokenCache;
-  /** Default: node:http(s) over keep-alive connections (see nodeTransport). */
-  transport?: HttpTransport;
-}
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -51,4 +29,26 @@ export interface TrustpilotClient {
   listTemplates(businessUnitId: string, options?: CallOptions): Promise<InvitationTemplate[]>;
   /** Irreversible GDPR erasure. Exactly one of the two forms. */
   deleteInvitationData(businessUnitId: string, request: DeleteInvitationDataRequest, options?: CallOptions): Promise<void>;
+}
+
+/** Extra knowledge the pure classifier cannot infer from the response alone. */
+export interface ClassifyContext {
+  /** Human wording for messages, e.g. "the invitation", "the template list". */
+  subject?: string;
+  /** The response came from the OAuth token/refresh endpoint rather than an API call. */
+  tokenEndpoint?: boolean;
+  /** The call creates something that Trustpilot may have done despite the error (no idempotency key). */
+  mayHaveSideEffects?: boolean;
+  /**
+   * Every string the call sent: each string leaf of the request body, the credentials and the
+   * tokens. A piece of server text that quotes any of them is withheld whole (see withhold.ts
+   * for what else is withheld).
+   */
+  sentValues?: readonly (string | undefined)[];
+  /** The business unit the call was for; configuration, so it may be named in messages. */
+  businessUnitId?: string;
+  /** The configured x-business-user-id, if any; configuration, so it may be named in messages. */
+  businessUserId?: string;
+  /** Clock for HTTP-date Retry-After values; defaults to Date.now. */
+  now?: () => number;
 }

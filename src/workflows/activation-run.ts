@@ -1,10 +1,8 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
-  condition,
   continueAsNew,
   defineQuery,
   isCancellation,
@@ -16,143 +14,32 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { BOOKKEEPING_RETRY, DETECTION_RETRY, HEARTBEAT_TIMEOUT_MS, SEND_RETRY } from '../run/policies.ts';
 import {
-  MISCONFIGURED_FAILURE,
   PROGRESS_QUERY,
   SEARCH_ATTRIBUTES,
-  UNAVAILABLE_FAILURE,
   type ActivationRunInput,
   type ClaimResult,
-  type FailureKind,
   type RunPhase,
   type RunProgress,
   type RunState,
   type RunSummary,
-  type SendOutcome,
 } from '../run/types.ts';
+import { AFTERMATH, BOOKKEEPING, READING } from './activity-options.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { RUN_FAILURE_TYPES, stopOf, type Stop } from './run-stop.ts';
 
 export const progressQuery = defineQuery<RunProgress>(PROGRESS_QUERY);
 
-interface RetrySpec {
-  initialIntervalMs: number;
-  maximumIntervalMs: number;
-  backoffCoefficient: number;
-  maximumAttempts: number;
-}
-
-/** Failures that retrying cannot fix end the activity at once, whatever its policy. */
-function retryPolicy(spec: RetrySpec) {
-  return {
-    initialInterval: spec.initialIntervalMs,
-    maximumInterval: spec.maximumIntervalMs,
-    backoffCoefficient: spec.backoffCoefficient,
-    maximumAttempts: spec.maximumAttempts,
-    nonRetryableErrorTypes: [MISCONFIGURED_FAILURE, UNAVAILABLE_FAILURE],
-  };
-}
-
-// Postgres only: through a restart, within a bound.
-const BOOKKEEPING = { startToCloseTimeout: '2 minutes', retry: retryPolicy(BOOKKEEPING_RETRY) };
-
-// Reads the warehouse: bounded by the activation's statement timeout (at most 6 hours); the
-// heartbeat notices a dead worker long before.
-const READING = { startToCloseTimeout: '7 hours', heartbeatTimeout: '1 minute', retry: retryPolicy(DETECTION_RETRY) };
-
-// One invitation per activity. Retries here cover transient trouble within a run; rows still
-// failing afterwards stay 'failed' in the ledger and are tried again by later runs. Long enough
-// for a far pacing slot when many activations share one API key; a dead worker is noticed by the
-// heartbeat timeout, not this one.
-const SENDING = { startToCloseTimeout: '10 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT_MS, retry: retryPolicy(SEND_RETRY) };
-
 const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
 const reading = proxyActivities<Activities>(READING);
-const sending = proxyActivities<Activities>(SENDING);
 // Alerts and self-protection: a few tries, and never a reason to fail the run.
-const aftermath = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
-
-/** The failure type a run ends with, by the kind of trouble that stopped it. */
-const RUN_FAILURE_TYPES: Record<FailureKind, string> = {
-  misconfigured: MISCONFIGURED_FAILURE,
-  unavailable: UNAVAILABLE_FAILURE,
-  transient: 'RunFailed',
-  stopped: 'RunStopped',
-};
+const aftermath = proxyActivities<Activities>(AFTERMATH);
 
 const attributes = {
   outcome: defineSearchAttributeKey(SEARCH_ATTRIBUTES.outcome, SearchAttributeType.KEYWORD),
   rejectedRows: defineSearchAttributeKey(SEARCH_ATTRIBUTES.rejectedRows, SearchAttributeType.INT),
   result: defineSearchAttributeKey(SEARCH_ATTRIBUTES.result, SearchAttributeType.TEXT),
 };
-
-/** Why a run stopped early: the reason is already public (activities build failures from ids and configuration). */
-interface Stop {
-  kind: FailureKind;
-  reason: string;
-}
-
-function stopOf(error: unknown): Stop {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
-    const kind: FailureKind =
-      error.cause.type === MISCONFIGURED_FAILURE ? 'misconfigured' : error.cause.type === UNAVAILABLE_FAILURE ? 'unavailable' : 'transient';
-    return { kind, reason: error.cause.message };
-  }
-  if (error instanceof ActivityFailure) return { kind: 'transient', reason: `${error.activityType} did not complete: ${error.cause?.message ?? error.message}` };
-  return { kind: 'transient', reason: error instanceof Error ? error.message : String(error) };
-}
-
-/**
- * Sends ledger entries with bounded concurrency; stops dispatching once a send says the run cannot
- * go on. Every promise created in workflow code costs a stack-trace capture (the SDK records them
- * for the UI's stack trace view), and a run creates them per row: so a send is one activity promise
- * and one `then`, and the loop waits only when every slot is taken.
- */
-class Dispatcher {
-  inFlight = 0;
-  stop: Stop | undefined;
-
-  constructor(
-    private readonly run: RunState,
-    private readonly onChange: () => void,
-  ) {}
-
-  get full(): boolean {
-    return this.inFlight >= this.run.concurrency && this.stop === undefined;
-  }
-
-  /** Resolves when a slot is free or the run has stopped; call only when `full`. */
-  slot(): Promise<void> {
-    return condition(() => !this.full);
-  }
-
-  drained(): Promise<void> {
-    return condition(() => this.inFlight === 0);
-  }
-
-  dispatch(entryId: number): void {
-    this.inFlight++;
-    void sending.sendInvitation({ runId: this.run.runId, entryId }).then(this.settled, this.failed);
-  }
-
-  private readonly settled = (outcome: SendOutcome): void => {
-    if (outcome === 'sent') this.run.counts.sent++;
-    else if (outcome === 'rejected') this.run.counts.rejected++;
-    this.release();
-  };
-
-  /** Recorded on the ledger row as 'failed'; only a run-wide reason stops the others. */
-  private readonly failed = (error: unknown): void => {
-    this.run.counts.failed++;
-    const stop = stopOf(error);
-    if (stop.kind === 'misconfigured' || stop.kind === 'unavailable') this.stop ??= stop;
-    this.release();
-  };
-
-  private release(): void {
-    this.inFlight--;
-    this.onChange();
-  }
-}
 
 const NOTHING_LEFT: ClaimResult = { entryIds: [], lastId: 0, rejected: 0, done: true };
 

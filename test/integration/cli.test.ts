@@ -1,22 +1,28 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveDestination } from '../../src/db/config-store.ts';
 import { activationConfigSchema } from '../../src/domain/index.ts';
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
 import { deleteSchedule, describeSchedule, ensureSchedule, scheduleIdFor } from '../../src/temporal/schedules.ts';
 import {
+  FAST_PACING,
+  FAST_RATE_LIMIT,
   ORDER_MAPPING,
   acceptedReferences,
   createOrdersTable,
   createTestContext,
+  killCliProcesses,
+  orderActivation,
+  runCli,
   runToEnd,
   saveServiceActivation,
   segmentRow,
+  serviceDestination,
+  startCli,
   waitFor,
+  type CliResult as CliProcessResult,
   type TestContext,
 } from './harness.ts';
 import { workerEnvFor } from './processes.ts';
@@ -31,15 +37,9 @@ import { workerEnvFor } from './processes.ts';
  * Temporal client), so each command is spawned about twice, independent ones concurrently.
  */
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cliEntry = join(repoRoot, 'dist', 'cli', 'main.js');
-
 /** Commander's hint after a usage error: not part of the reason. */
 const HELP_HINT = '(add --help for usage and an example)';
 const ESC = '\u001b[';
-
-/** Every destination here uses the fake's API key, so they share one allowance: one rate limit for all. */
-const RATE_LIMIT = { calls: 100_000, perSeconds: 1 };
 
 /** Rows of the activation whose run is kept going (300 ms per call, one at a time) while it is watched. */
 const SLOW_ROWS = 40;
@@ -47,13 +47,16 @@ const SLOW_ROWS = 40;
 /** Names and emails of the segment rows (segmentRow 'CO' / 'CS'), and the bad email: never printed in clear. */
 const PERSONAL_DATA = /@shop\.example\.com|Buyer C[OS]|not-an-email/;
 
-interface CliResult {
-  args: string[];
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface CliResult extends CliProcessResult {
   /** run with a variable that may turn colours on (FORCE_COLOR, CI) */
-  coloured: boolean;
+  coloured?: boolean;
+}
+
+/** The test's environment, with none of the variables colours depend on: only a test's own may turn them on. */
+function plainEnvFor(ctx: TestContext): NodeJS.ProcessEnv {
+  const env = workerEnvFor(ctx);
+  for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete env[name];
+  return env;
 }
 
 interface Summary {
@@ -111,31 +114,13 @@ function events(result: CliResult): { event: string; runId?: number; summary?: S
 describe('the command line, as a process', () => {
   let ctx: TestContext;
   let dir: string;
-  const children = new Set<ChildProcess>();
   /** every schedule this file may create, removed at the end (schedule ids are per namespace, not per test) */
   const scheduled = ['cli-orders', 'cli-race', 'cli-slow', 'cli-broken', 'cli-foreign', 'cli-owned'];
 
   /** Starts `node dist/cli/main.js ...args` with the test's environment; output is piped, so not a terminal. */
   const start = (args: string[], env: NodeJS.ProcessEnv = {}): { stdout(): string; done: Promise<CliResult> } => {
-    const base = workerEnvFor(ctx);
-    // Colours depend on the terminal and these variables only: none of the runner's may leak in.
-    for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete base[name];
-    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const done = new Promise<CliResult>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ args, code, stdout, stderr, coloured: 'FORCE_COLOR' in env || 'CI' in env });
-      });
-    });
-    return { stdout: () => stdout, done };
+    const started = startCli(args, { ...plainEnvFor(ctx), ...env });
+    return { stdout: started.stdout, done: started.done.then((result) => ({ ...result, coloured: 'FORCE_COLOR' in env || 'CI' in env })) };
   };
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> => start(args, env).done;
 
@@ -144,16 +129,8 @@ describe('the command line, as a process', () => {
     await writeFile(path, JSON.stringify(content, null, 2));
     return path;
   };
-  const destination = (id: string) => ({ id, name: `CLI ${id}`, businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: RATE_LIMIT });
-  const activation = (id: string, table: string, extra: Record<string, unknown> = {}) => ({
-    id,
-    destinationId: 'cli-dest',
-    source: { kind: 'table', schema: 'shop', name: table },
-    primaryKey: 'order_id',
-    mapping: ORDER_MAPPING,
-    schedule: { every: '1d' },
-    ...extra,
-  });
+  const destination = (id: string) => serviceDestination(id, { name: `CLI ${id}`, rateLimit: FAST_RATE_LIMIT });
+  const activation = (id: string, table: string, extra: Record<string, unknown> = {}) => orderActivation(id, 'cli-dest', { kind: 'table', schema: 'shop', name: table }, extra);
   /** A schedule of that activation id created by another deployment (another app database), paused. */
   const foreignSchedule = async (id: string) => {
     const config = activationConfigSchema.parse(activation(id, 'cli_orders'));
@@ -200,7 +177,7 @@ describe('the command line, as a process', () => {
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killCliProcesses();
     ctx.fake.setFaults({});
     await Promise.all(scheduled.map((id) => deleteSchedule(ctx.temporal, id).catch(() => false)));
     await ctx.close();
@@ -376,7 +353,7 @@ describe('the command line, as a process', () => {
   });
 
   it('runs an activation (one JSON summary; a failed run exits 2), lists its runs and rows without personal data', async () => {
-    await saveServiceActivation(ctx, 'cli-broken', { kind: 'table', schema: 'shop', name: 'cli_missing' }, { destination: { rateLimit: RATE_LIMIT } });
+    await saveServiceActivation(ctx, 'cli-broken', { kind: 'table', schema: 'shop', name: 'cli_missing' }, { destination: FAST_PACING });
     const [ran, broken, bare, idle] = await Promise.all([
       cli(['run', 'cli-orders', '--json']),
       cli(['run', 'cli-broken', '--json']),
@@ -566,7 +543,7 @@ describe('the command line, as a process', () => {
   it('erases with --yes; sync-schedules reports one it cannot sync by id and carries on; reader-sql grants what activations read', async () => {
     // A stored activation whose schedule id another deployment holds; cli-slow, after it, lost its schedule.
     await foreignSchedule('cli-owned');
-    await saveServiceActivation(ctx, 'cli-owned', { kind: 'table', schema: 'shop', name: 'cli_owned_orders' }, { destination: { rateLimit: RATE_LIMIT } });
+    await saveServiceActivation(ctx, 'cli-owned', { kind: 'table', schema: 'shop', name: 'cli_owned_orders' }, { destination: FAST_PACING });
     await deleteSchedule(ctx.temporal, 'cli-slow');
     await foreignSchedule('cli-foreign');
     const foreignFile = await file('foreign.json', { destinations: [destination('cli-half')], activations: [{ ...activation('cli-foreign', 'cli_orders'), destinationId: 'cli-half' }] });
@@ -625,31 +602,11 @@ describe('the command line, as a process', () => {
 
 describe('the command line reports what it sees: live counts, cut lists, refusals and warnings', () => {
   let ctx: TestContext;
-  const children = new Set<ChildProcess>();
   const scheduled = ['rep-orders', 'rep-slow', 'rep-warn'];
   /** Names and emails of this block's rows (segmentRow 'RP' / 'RS' / 'RW'), the bad email, and a key that is an email: never printed. */
   const PERSONAL = /@shop\.example\.com|Buyer R[PSW]|not-an-email|nobody@nowhere\.example/;
-  const FAST = { rateLimit: RATE_LIMIT };
 
-  const cli = (args: string[]): Promise<CliResult> => {
-    const env = workerEnvFor(ctx);
-    for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete env[name];
-    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    return new Promise<CliResult>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ args, code, stdout, stderr, coloured: false });
-      });
-    });
-  };
+  const cli = (args: string[]): Promise<CliResult> => runCli(args, plainEnvFor(ctx));
   const statuses = async (activationId: string) =>
     Object.fromEntries(
       (await ctx.db.selectFrom('app.ledger').select(['row_key', 'status']).where('activation_id', '=', activationId).execute()).map((row) => [row.row_key, row.status]),
@@ -668,8 +625,8 @@ describe('the command line reports what it sees: live counts, cut lists, refusal
       createOrdersTable(ctx, 'rep_slow', Array.from({ length: 40 }, (_, index) => segmentRow('RS', index + 1))),
       createOrdersTable(ctx, 'rep_warn', Array.from({ length: 3 }, (_, index) => segmentRow('RW', index + 1))),
     ]);
-    await saveServiceActivation(ctx, 'rep-orders', { kind: 'table', schema: 'shop', name: 'rep_orders' }, { destination: FAST });
-    await saveServiceActivation(ctx, 'rep-slow', { kind: 'table', schema: 'shop', name: 'rep_slow' }, { destination: FAST, activation: { concurrency: 1 } });
+    await saveServiceActivation(ctx, 'rep-orders', { kind: 'table', schema: 'shop', name: 'rep_orders' }, { destination: FAST_PACING });
+    await saveServiceActivation(ctx, 'rep-slow', { kind: 'table', schema: 'shop', name: 'rep_slow' }, { destination: FAST_PACING, activation: { concurrency: 1 } });
     // one key twice, and a row without a key: the run goes on, and warns
     await saveServiceActivation(
       ctx,
@@ -680,12 +637,12 @@ describe('the command line reports what it sees: live counts, cut lists, refusal
               union all select order_id, customer_name, customer_email from shop.rep_warn where order_id = 'RW-001'
               union all select null::text, customer_name, customer_email from shop.rep_warn where order_id = 'RW-002'`,
       },
-      { destination: FAST },
+      { destination: FAST_PACING },
     );
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killCliProcesses();
     ctx.fake.setFaults({});
     await Promise.all(scheduled.map((id) => deleteSchedule(ctx.temporal, id).catch(() => false)));
     await ctx.close();
@@ -808,45 +765,18 @@ describe('configuration as apply and validate read it: paths, JSON, keys, source
   let ctx: TestContext;
   let dir: string;
   let reader: string;
-  const children = new Set<ChildProcess>();
   const scheduled = ['cfg-orders', 'cfg-paused', 'cfg-p1', 'cfg-p2', 'cfg-p3', 'cfg-p4'];
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-  const cli = (args: string[]): Promise<CliResult> => {
-    const env = workerEnvFor(ctx);
-    for (const name of ['CI', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG']) delete env[name];
-    const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    return new Promise<CliResult>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ args, code, stdout, stderr, coloured: false });
-      });
-    });
-  };
+  const cli = (args: string[]): Promise<CliResult> => runCli(args, plainEnvFor(ctx));
   /** A file in the test's folder: JSON of `content`, or the text itself. */
   const file = async (name: string, content: unknown): Promise<string> => {
     const path = join(dir, name);
     await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
     return path;
   };
-  const destination = { id: 'cfg-dest', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: RATE_LIMIT };
-  const activation = (id: string, extra: Record<string, unknown> = {}) => ({
-    id,
-    destinationId: 'cfg-dest',
-    source: { kind: 'table', schema: 'shop', name: 'cfg_orders' },
-    primaryKey: 'order_id',
-    mapping: ORDER_MAPPING,
-    schedule: { every: '1d' },
-    ...extra,
-  });
+  const destination = serviceDestination('cfg-dest', { rateLimit: FAST_RATE_LIMIT });
+  const activation = (id: string, extra: Record<string, unknown> = {}) => orderActivation(id, 'cfg-dest', { kind: 'table', schema: 'shop', name: 'cfg_orders' }, extra);
   const stored = async (id: string) => (await ctx.db.selectFrom('app.activations').select('id').where('id', '=', id).where('deleted_at', 'is', null).execute()).length;
 
   beforeAll(async () => {
@@ -861,7 +791,7 @@ describe('configuration as apply and validate read it: paths, JSON, keys, source
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killCliProcesses();
     await Promise.all(scheduled.map((id) => deleteSchedule(ctx.temporal, id).catch(() => false)));
     await ctx.close();
     await rm(dir, { recursive: true, force: true });

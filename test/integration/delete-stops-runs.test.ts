@@ -1,21 +1,23 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteSchedule } from '../../src/temporal/schedules.ts';
-import { ORDER_MAPPING, acceptedReferences, createOrdersTable, createTestContext, saveServiceActivation, segmentRow, waitFor, waitToEnd, type TestContext } from './harness.ts';
+import {
+  acceptedReferences,
+  createOrdersTable,
+  createTestContext,
+  orderActivation,
+  runCli,
+  saveServiceActivation,
+  segmentRow,
+  serviceDestination,
+  waitFor,
+  waitToEnd,
+  type CliResult,
+  type TestContext,
+} from './harness.ts';
 import { workerEnvFor } from './processes.ts';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cliEntry = join(repoRoot, 'dist', 'cli', 'main.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Deleting an activation, by `delete` or by `apply --prune`, stops what it is doing: its run in
@@ -40,11 +42,7 @@ describe('a deleted activation stops sending at once', () => {
   });
 
   async function cli(args: string[]): Promise<CliResult> {
-    return await new Promise((resolve) => {
-      execFile(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env: workerEnvFor(ctx), encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
-    });
+    return await runCli(args, workerEnvFor(ctx), 120_000);
   }
 
   /** Starts a slow run of `id` over 40 rows and waits until some of them were sent. */
@@ -98,8 +96,8 @@ describe('a deleted activation stops sending at once', () => {
     // The folder keeps one other activation (and the destinations), so the prune deletes only this one.
     await createOrdersTable(ctx, 'del_keep_orders', [segmentRow('DK', 1)]);
     await writeFile(join(dir, 'config.json'), JSON.stringify({
-      destinations: ['del-cli', 'del-prune', 'del-keep'].map((id) => ({ id, businessUnitId: 'dev-business-unit', invitationType: 'service' })),
-      activations: [{ id: 'del-keep', destinationId: 'del-keep', source: { kind: 'table', schema: 'shop', name: 'del_keep_orders' }, primaryKey: 'order_id', mapping: ORDER_MAPPING, schedule: { every: '1d' } }],
+      destinations: ['del-cli', 'del-prune', 'del-keep'].map((id) => serviceDestination(id)),
+      activations: [orderActivation('del-keep', 'del-keep', { kind: 'table', schema: 'shop', name: 'del_keep_orders' })],
     }));
     const applied = await cli(['apply', dir, '--prune', '--yes']);
     const sentAtPrune = acceptedReferences(ctx, 'DP').length;

@@ -1,9 +1,7 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAppWorker } from '../../src/runtime/worker.ts';
-import { acceptedReferences, createOrdersTable, createTestContext, runToEnd, saveServiceActivation, segmentRow, type TestContext } from './harness.ts';
-
-const FAST = { rateLimit: { calls: 100_000, perSeconds: 1 } };
+import { FAST_PACING, acceptedReferences, createOrdersTable, createTestContext, runToEnd, saveServiceActivation, segmentRow, type TestContext } from './harness.ts';
 
 /**
  * Two deployments (two app databases) whose workers poll one task queue, as a misconfiguration can
@@ -24,7 +22,7 @@ describe('workers refuse the tasks of another deployment on their task queue', (
     await createOrdersTable(ours, 'orders', Array.from({ length: 12 }, (_, index) => segmentRow('OU', index + 1)));
     await createOrdersTable(theirs, 'orders', Array.from({ length: 12 }, (_, index) => segmentRow('TH', index + 1)));
     for (const ctx of [ours, theirs]) {
-      await saveServiceActivation(ctx, 'shared-id', { kind: 'table', schema: 'shop', name: 'orders' }, { destination: FAST });
+      await saveServiceActivation(ctx, 'shared-id', { kind: 'table', schema: 'shop', name: 'orders' }, { destination: FAST_PACING });
     }
     await ours.startWorker();
     // A worker of the other deployment, on our task queue.

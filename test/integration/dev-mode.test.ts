@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { trustpilotCredentialVariables } from '../../src/config/env.ts';
 import { databaseUrl } from '../../src/dev/embedded-postgres.ts';
 import { findTemporalCli } from '../../src/dev/temporal-cli.ts';
+import { seconds } from '../fixtures.ts';
 import { occupyMachine } from './machine-lock.ts';
 import { exitOf, spawnApp, type AppProcess } from './processes.ts';
 
@@ -27,10 +28,6 @@ const hex = () => randomBytes(4).toString('hex');
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function seconds(ms: number | undefined): string {
-  return ms === undefined ? '?' : `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** A data directory that does not exist yet (a refused start must not create it). */

@@ -4,7 +4,7 @@ import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
 import { deleteSchedule, scheduleIdFor } from '../../src/temporal/schedules.ts';
 import { searchAttributes } from '../../src/temporal/search-attributes.ts';
 import { progressQuery } from '../../src/workflows/activation-run.ts';
-import { createOrdersTable, createTestContext, historyText, order, waitForFinishedRuns, type TestContext } from './harness.ts';
+import { ORDER_MAPPING, createOrdersTable, createTestContext, historyText, order, orderActivation, serviceDestination, waitForFinishedRuns, type TestContext } from './harness.ts';
 
 describe('a scheduled activation, end to end', () => {
   let ctx: TestContext;
@@ -23,23 +23,16 @@ describe('a scheduled activation, end to end', () => {
   it('sends one invitation per row, then only the rows added since', async () => {
     const firstBatch = Array.from({ length: 25 }, (_, index) => order(index + 1, new Date(Date.now() - (30 - index) * 60_000)));
     await createOrdersTable(ctx, 'orders', firstBatch);
-    await saveDestination(ctx.db, {
-      id: 'e2e-destination',
-      businessUnitId: FAKE_DEFAULTS.businessUnitId,
-      invitationType: 'service',
-      credentials: { grant: 'client_credentials' },
-      rateLimit: { calls: 100, perSeconds: 1 },
-    });
-    await saveActivation(ctx.db, {
-      id: activationId,
-      destinationId: 'e2e-destination',
-      source: { kind: 'table', schema: 'shop', name: 'orders' },
-      primaryKey: ['order_id'],
-      cursor: { column: 'created_at', lookback: '1h' },
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id', locale: 'locale' },
-      // Far apart, so only the triggers below start runs.
-      schedule: { every: '1d' },
-    });
+    await saveDestination(ctx.db, serviceDestination('e2e-destination', { credentials: { grant: 'client_credentials' }, rateLimit: { calls: 100, perSeconds: 1 } }));
+    // Scheduled far apart (a day), so only the triggers below start runs.
+    await saveActivation(
+      ctx.db,
+      orderActivation(activationId, 'e2e-destination', { kind: 'table', schema: 'shop', name: 'orders' }, {
+        primaryKey: ['order_id'],
+        cursor: { column: 'created_at', lookback: '1h' },
+        mapping: { ...ORDER_MAPPING, locale: 'locale' },
+      }),
+    );
     await ctx.client.ensureSchedule(activationId);
     const schedule = await ctx.temporal.schedule.getHandle(scheduleIdFor(activationId)).describe();
     expect(schedule.policies.overlap).toBe('SKIP');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seconds } from '../fixtures.ts';
 import { createOrdersTable, createTestContext, order, saveServiceActivation, type TestContext, runToEnd } from './harness.ts';
 
 const ROWS = 80;
@@ -45,7 +46,7 @@ describe('Trustpilot misbehaving during a run', () => {
       .where('in_doubt', '=', true)
       .execute();
     console.log(
-      `faults: ${((Date.now() - started) / 1000).toFixed(1)}s, requests ${stats.requests}, by status ${JSON.stringify(stats.byStatus)}, ` +
+      `faults: ${seconds(Date.now() - started)}, requests ${stats.requests}, by status ${JSON.stringify(stats.byStatus)}, ` +
         `dropped after accepting ${stats.dropped}, rows in doubt ${inDoubt.length}, duplicates received ${duplicates.length}`,
     );
 

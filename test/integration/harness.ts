@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -13,7 +15,9 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createDatabaseIfMissing, databaseUrl, ensureReaderRole, grantSchemaToReader } from '../../src/dev/embedded-postgres.ts';
 import { FAKE_DEFAULTS, startFakeTrustpilot, type FakeTrustpilot, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
 import { createAppWorker } from '../../src/runtime/worker.ts';
-import { Warehouse } from '../../src/source/warehouse.ts';
+import { PostgresSource, PostgresWarehouse, type WarehouseOptions as PostgresWarehouseOptions } from '../../src/source/postgres/index.ts';
+import type { WarehouseLookup } from '../../src/source/types.ts';
+import { Warehouses, warehouseConfigsFrom } from '../../src/source/warehouses.ts';
 import { setSchedulePaused } from '../../src/temporal/schedules.ts';
 import { occupyMachine } from './machine-lock.ts';
 import type { RunSummary } from '../../src/run/types.ts';
@@ -32,7 +36,10 @@ export interface TestContext {
   /** the test database as its administrator: creates and fills the segments' tables */
   warehouseAdmin: UntypedDb;
   /** segments as the worker reads them: the reader role */
-  warehouse: Warehouse;
+  /** the default warehouse's Postgres connection as the reader role, for reading it directly */
+  warehouse: PostgresWarehouse;
+  /** every warehouse the test's workers read: `default` (the reader on the test database) and those of `warehouseEnv` */
+  warehouses: Warehouses;
   deploymentId: string;
   temporal: Client;
   taskQueue: string;
@@ -54,7 +61,7 @@ export async function createTestContext(
    * `postgresAdminUrl`: another Postgres server than the run's shared one (e.g. one a test restarts);
    * `machine: 'exclusive'`: no other test file runs while this context is open (rate measurements)
    */
-  options: { postgresAdminUrl?: string; machine?: 'exclusive' } = {},
+  options: { postgresAdminUrl?: string; machine?: 'exclusive'; warehouseEnv?: NodeJS.ProcessEnv } = {},
 ): Promise<TestContext> {
   const releaseMachine = await occupyMachine(options.machine ?? 'shared');
   try {
@@ -68,7 +75,7 @@ export async function createTestContext(
 async function openTestContext(
   name: string,
   fakeOptions: FakeTrustpilotOptions,
-  options: { postgresAdminUrl?: string },
+  options: { postgresAdminUrl?: string; warehouseEnv?: NodeJS.ProcessEnv },
   releaseMachine: () => Promise<void>,
 ): Promise<TestContext> {
   const suffix = randomBytes(4).toString('hex');
@@ -84,7 +91,9 @@ async function openTestContext(
   // Test segments live in schema `shop`, readable by the reader role (the app schema is not).
   await grantSchemaToReader(url, 'shop', inject('reader').user);
   const warehouseAdmin = createUntypedDb(url);
-  const warehouse = new Warehouse(readerUrl);
+  const warehouse = new PostgresWarehouse(readerUrl);
+  const warehouseEnv: NodeJS.ProcessEnv = { ...options.warehouseEnv, WAREHOUSE_DATABASE_URL: readerUrl };
+  const warehouses = new Warehouses(warehouseConfigsFrom(warehouseEnv), { env: warehouseEnv });
 
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const namespace = 'default';
@@ -105,7 +114,7 @@ async function openTestContext(
   const activityDeps = (overrides: Partial<ActivityDeps> = {}): ActivityDeps => ({
     db,
     appPool,
-    warehouse,
+    warehouses,
     trustpilot: { apiUrl: fake.apiUrl, invitationsApiUrl: fake.invitationsApiUrl, timeoutMs: 5_000 },
     env: workerEnv,
     isWorkflowOpen: (workflowId) => isWorkflowOpen(temporal, workflowId),
@@ -125,6 +134,7 @@ async function openTestContext(
     appPool,
     warehouseAdmin,
     warehouse,
+    warehouses,
     deploymentId,
     temporal,
     taskQueue,
@@ -155,6 +165,7 @@ async function openTestContext(
         for (const nativeConnection of nativeConnections) await nativeConnection.close();
         await fake.close();
         await connection.close();
+        await warehouses.close();
         await warehouseAdmin.destroy();
         await db.destroy();
       } finally {
@@ -285,6 +296,28 @@ export function historyText(history: unknown): string {
 /** The columns every test segment has, mapped onto the required invitation fields. */
 export const ORDER_MAPPING = { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' } as const;
 
+/** A rate limit far above what any run here reaches: pacing is not under test where it is used. */
+export const FAST_RATE_LIMIT = { calls: 100_000, perSeconds: 1 } as const;
+
+/**
+ * The destination settings that keep pacing out of the way. Destinations on one API key share one
+ * allowance and must name the same limit, and every destination here uses the fake's key: hence one for all.
+ */
+export const FAST_PACING = { rateLimit: FAST_RATE_LIMIT } as const;
+
+/** A destination of service invitations to the fake's business unit; `extra` goes on top. */
+export function serviceDestination(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', ...extra };
+}
+
+/**
+ * An activation over `source` (a table of `createOrdersTable`'s columns, or a query of them), keyed
+ * by order_id, on a schedule far enough apart that only the test starts runs; `extra` goes on top.
+ */
+export function orderActivation(id: string, destinationId: string, source: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, destinationId, source, primaryKey: 'order_id', mapping: ORDER_MAPPING, schedule: { every: '1d' }, ...extra };
+}
+
 /**
  * Saves a service destination and an activation of the same id over `source`, keyed by order_id,
  * on a schedule far enough apart that only the test starts runs; overrides go on top.
@@ -295,19 +328,65 @@ export async function saveServiceActivation(
   source: Record<string, unknown>,
   overrides: { destination?: Record<string, unknown>; activation?: Record<string, unknown> } = {},
 ): Promise<void> {
-  await saveDestination(ctx.db, {
-    id,
-    businessUnitId: FAKE_DEFAULTS.businessUnitId,
-    invitationType: 'service',
-    ...overrides.destination,
+  await saveDestination(ctx.db, serviceDestination(id, overrides.destination));
+  await saveActivation(ctx.db, orderActivation(id, id, source, overrides.activation));
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The compiled command line, as `npm run cli` runs it (the global setup brings dist/ up to date). */
+const cliEntry = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** What a command line process did: its arguments, exit code and output. */
+export interface CliResult {
+  args: string[];
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const runningCli = new Set<ChildProcess>();
+
+/**
+ * Starts `node dist/cli/main.js ...args` from the repository with exactly `env`. Its output is
+ * piped, so it is not on a terminal; it is SIGKILLed after `timeoutMs`. `stdout()` is what it
+ * printed so far, for a test that watches a command still running.
+ */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): { stdout: () => string; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [cliEntry, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  runningCli.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      runningCli.delete(child);
+      resolve({ args, code, stdout, stderr });
+    });
   });
-  await saveActivation(ctx.db, {
-    id,
-    destinationId: id,
-    source,
-    primaryKey: 'order_id',
-    mapping: ORDER_MAPPING,
-    schedule: { every: '1d' },
-    ...overrides.activation,
-  });
+  return { stdout: () => stdout, done };
+}
+
+/** Runs the command line to its end; see `startCli`. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<CliResult> {
+  return await startCli(args, env, timeoutMs).done;
+}
+
+/** SIGKILLs every command line process still running (afterAll). */
+export function killCliProcesses(): void {
+  for (const child of runningCli) child.kill('SIGKILL');
+}
+
+/** The one warehouse `default`: a Postgres reader at `url` (a worker of a test reading as another role). */
+export function postgresWarehouse(url: string, options: PostgresWarehouseOptions = {}): WarehouseLookup {
+  const source = new PostgresSource('default', url, options);
+  return {
+    get(name = 'default') {
+      if (name !== 'default') throw new Error(`only the default warehouse is configured here, not '${name}'`);
+      return source;
+    },
+  };
 }

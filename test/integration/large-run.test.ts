@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createTestContext, saveServiceActivation, type TestContext, waitToEnd } from './harness.ts';
+import { FAST_PACING, createTestContext, saveServiceActivation, type TestContext, waitToEnd } from './harness.ts';
 
 // CI runs a scaled-down segment; LARGE_RUN_ROWS=20000 runs the full-size one.
 const ROWS = Number(process.env.LARGE_RUN_ROWS ?? 1200);
@@ -20,7 +20,7 @@ describe(`a run over ${ROWS} rows`, () => {
     `.execute(ctx.db);
     await sql`alter table shop.big_segment add primary key (order_id)`.execute(ctx.db);
     await saveServiceActivation(ctx, 'large', { kind: 'table', schema: 'shop', name: 'big_segment' }, {
-      destination: { rateLimit: { calls: 100_000, perSeconds: 1 } },
+      destination: FAST_PACING,
       activation: { concurrency: 50 },
     });
   });

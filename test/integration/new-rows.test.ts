@@ -2,8 +2,19 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import type { ActivationConfigInput } from '../../src/domain/index.ts';
-import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
-import { acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, segmentRow, type TestContext, runToEnd } from './harness.ts';
+import {
+  FAST_PACING,
+  ORDER_MAPPING,
+  acceptedReferences,
+  createOrdersTable,
+  createTestContext,
+  ledgerByKey,
+  orderActivation,
+  segmentRow,
+  serviceDestination,
+  type TestContext,
+  runToEnd,
+} from './harness.ts';
 
 /** Small pages, so that every scan below crosses several page boundaries. */
 const PAGE_SIZE = 5;
@@ -19,28 +30,14 @@ describe('what a run considers new', () => {
   beforeAll(async () => {
     ctx = await createTestContext('new-rows', { rateLimit: null });
     await ctx.startWorker({ claimBatchSize: PAGE_SIZE });
-    await saveDestination(ctx.db, {
-      id: DESTINATION,
-      businessUnitId: FAKE_DEFAULTS.businessUnitId,
-      invitationType: 'service',
-      // Pacing is not under test here.
-      rateLimit: { calls: 100_000, perSeconds: 1 },
-    });
+    await saveDestination(ctx.db, serviceDestination(DESTINATION, FAST_PACING));
   });
   afterAll(async () => {
     await ctx.close();
   });
 
   async function activate(id: string, source: ActivationConfigInput['source'], extra: Partial<ActivationConfigInput> = {}): Promise<void> {
-    await saveActivation(ctx.db, {
-      id,
-      destinationId: DESTINATION,
-      source,
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id', locale: 'locale' },
-      schedule: { every: '1d' },
-      ...extra,
-    } satisfies ActivationConfigInput);
+    await saveActivation(ctx.db, orderActivation(id, DESTINATION, source, { mapping: { ...ORDER_MAPPING, locale: 'locale' }, ...extra }));
   }
   const table = (name: string) => ({ kind: 'table' as const, schema: 'shop', name });
   const sorted = (values: Iterable<string>) => [...values].sort();

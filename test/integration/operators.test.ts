@@ -2,10 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActivationNotFoundError, InvitationsClient, RunMisconfiguredError, RunOverlapError } from '../../src/client.ts';
-import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
 import { deleteSchedule, describeSchedule } from '../../src/temporal/schedules.ts';
 import type { AlertBody } from '../../src/activities/after-run.ts';
-import { createOrdersTable, createTestContext, runToEnd, saveServiceActivation, segmentRow, waitFor, type TestContext } from './harness.ts';
+import { FAST_PACING, createOrdersTable, createTestContext, runToEnd, saveServiceActivation, segmentRow, serviceDestination, waitFor, type TestContext } from './harness.ts';
 import { freePort, killAllWorkers, spawnWorker, workerEnvFor } from './processes.ts';
 
 /** What operators and programs rely on beyond sending: alerts, self-protection, metrics, the typed client. */
@@ -35,13 +34,7 @@ describe('operators and programs', () => {
     hooks.close();
   });
 
-  const destination = (id: string, alerts?: Record<string, unknown>) => ({
-    id,
-    businessUnitId: FAKE_DEFAULTS.businessUnitId,
-    invitationType: 'service',
-    rateLimit: { calls: 100_000, perSeconds: 1 },
-    ...(alerts ? { alerts } : {}),
-  });
+  const destination = (id: string, alerts?: Record<string, unknown>) => serviceDestination(id, { ...FAST_PACING, ...(alerts ? { alerts } : {}) });
 
   it('posts a Slack-compatible alert when a run fails, when the activation recovers, and when too many rows are rejected', async () => {
     await saveServiceActivation(ctx, 'alerting', { kind: 'table', schema: 'shop', name: 'alerting_orders' }, {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
-import { FAKE_DEFAULTS, type AcceptedInvitation } from '../../src/fake-trustpilot/server.ts';
-import { createOrdersTable, createTestContext, order, type TestContext, runToEnd } from './harness.ts';
+import type { AcceptedInvitation } from '../../src/fake-trustpilot/server.ts';
+import { createOrdersTable, createTestContext, order, orderActivation, serviceDestination, type TestContext, runToEnd } from './harness.ts';
 import { killAllWorkers, spawnWorker, workerEnvFor } from './processes.ts';
 
 // Trustpilot's 833 calls / 5 minutes, scaled down for test time: 40 calls / 4 s.
@@ -16,16 +16,8 @@ function ratePerSecond(invitations: AcceptedInvitation[]): number {
 }
 
 function activation(id: string, table: string, destinationId: string): Record<string, unknown> {
-  return {
-    id,
-    destinationId,
-    source: { kind: 'table', schema: 'shop', name: table },
-    primaryKey: 'order_id',
-    mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-    schedule: { every: '1d' },
-    // Enough calls waiting for their slot that a slow moment (or a continue-as-new) does not leave one unused.
-    concurrency: 16,
-  };
+  // Enough calls waiting for their slot that a slow moment (or a continue-as-new) does not leave one unused.
+  return orderActivation(id, destinationId, { kind: 'table', schema: 'shop', name: table }, { concurrency: 16 });
 }
 
 describe('pacing shared by every worker process per credential set', () => {
@@ -41,7 +33,7 @@ describe('pacing shared by every worker process per credential set', () => {
     await createOrdersTable(ctx, 'orders_three', Array.from({ length: 40 }, (_, index) => order(2000 + index)));
     // Two destinations (two business units' worth of settings) on ONE Trustpilot application.
     for (const id of ['pacing-one', 'pacing-two']) {
-      await saveDestination(ctx.db, { id, businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: LIMIT });
+      await saveDestination(ctx.db, serviceDestination(id, { rateLimit: LIMIT }));
     }
     await saveActivation(ctx.db, activation('paced', 'orders_one', 'pacing-one'));
     await saveActivation(ctx.db, activation('shared-a', 'orders_two', 'pacing-one'));

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabaseIfMissing, databaseUrl } from '../../src/dev/embedded-postgres.ts';
-import { CHECKED_EXTENSIONS, ReaderRoleError, assertReaderRole, inspectReaderRole, readerRoleProblems } from '../../src/source/reader-role.ts';
-import { Warehouse } from '../../src/source/warehouse.ts';
+import { CHECKED_EXTENSIONS, ReaderRoleError, assertReaderRole, inspectReaderRole, readerRoleProblems } from '../../src/source/postgres/reader-role.ts';
+import { PostgresWarehouse as Warehouse } from '../../src/source/postgres/connection.ts';
 import { createTestContext, type TestContext } from './harness.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import { startScratchPostgres, type ScratchPostgres } from '../../src/dev/embedded-postgres.ts';
-import { FAKE_DEFAULTS, type FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
+import type { FakeTrustpilotOptions } from '../../src/fake-trustpilot/server.ts';
 import type { RunSummary } from '../../src/run/types.ts';
-import { createTestContext, runToEnd, waitFor, waitToEnd, type TestContext } from './harness.ts';
+import { seconds } from '../fixtures.ts';
+import { createTestContext, runToEnd, saveServiceActivation, waitFor, waitToEnd, type TestContext } from './harness.ts';
 import { killAllWorkers, spawnWorker, workerEnvFor, type WorkerProcess } from './processes.ts';
 
 // Segment sizes; CI keeps them small enough for the file to finish in a few minutes.
@@ -17,10 +17,6 @@ const TROUBLE_AT = 0.3;
 // No 429s from the fake; a little latency per call, so that a run lasts long enough to be interrupted.
 const FAKE_OPTIONS: FakeTrustpilotOptions = { rateLimit: null, faults: { latencyMs: 20 } };
 
-function seconds(fromMs: number, toMs = Date.now()): string {
-  return `${((toMs - fromMs) / 1000).toFixed(1)}s`;
-}
-
 /** A segment of `rows` orders and an activation sending them, paced well above what the run reaches. */
 async function seedActivation(ctx: TestContext, id: string, rows: number): Promise<void> {
   await sql`create schema if not exists shop`.execute(ctx.db);
@@ -31,20 +27,9 @@ async function seedActivation(ctx: TestContext, id: string, rows: number): Promi
     from generate_series(1, ${rows}) as n
   `.execute(ctx.db);
   await sql`alter table ${sql.table(`shop.${id.replace(/-/g, '_')}`)} add primary key (order_id)`.execute(ctx.db);
-  await saveDestination(ctx.db, {
-    id,
-    businessUnitId: FAKE_DEFAULTS.businessUnitId,
-    invitationType: 'service',
-    rateLimit: { calls: 1000, perSeconds: 1 },
-  });
-  await saveActivation(ctx.db, {
-    id,
-    destinationId: id,
-    source: { kind: 'table', schema: 'shop', name: id.replace(/-/g, '_') },
-    primaryKey: 'order_id',
-    mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-    schedule: { every: '1d' },
-    concurrency: 16,
+  await saveServiceActivation(ctx, id, { kind: 'table', schema: 'shop', name: id.replace(/-/g, '_') }, {
+    destination: { rateLimit: { calls: 1000, perSeconds: 1 } },
+    activation: { concurrency: 16 },
   });
 }
 
@@ -52,7 +37,7 @@ async function seedActivation(ctx: TestContext, id: string, rows: number): Promi
 function sampleProgress(ctx: TestContext, everyMs = 2_000): { stop(): string } {
   const started = Date.now();
   const samples: string[] = [];
-  const timer = setInterval(() => samples.push(`${seconds(started)}:${ctx.fake.accepted().length}`), everyMs);
+  const timer = setInterval(() => samples.push(`${seconds(Date.now() - started)}:${ctx.fake.accepted().length}`), everyMs);
   timer.unref();
   return {
     stop() {
@@ -227,8 +212,8 @@ describe('a worker process killed with SIGKILL mid-run', () => {
     const secondReadyAt = Date.now();
     const summary = await waitForRunOrExplain(ctx, handle.workflowId, second).finally(() => console.log(`SIGKILL: accepted over time ${progress.stop()}`));
     console.log(
-      `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(started, killedAt)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending' (${sendingBeforeKill} seen just before); ` +
-        `new worker ready ${seconds(killedAt, secondReadyAt)} after the kill; finished ${seconds(killedAt)} after the kill (${seconds(started)} in all)`,
+      `SIGKILL: ${KILL_ROWS} rows; killed after ${seconds(killedAt - started)} with ${acceptedAtKill} accepted and ${sendingAtKill.count} rows 'sending' (${sendingBeforeKill} seen just before); ` +
+        `new worker ready ${seconds(secondReadyAt - killedAt)} after the kill; finished ${seconds(Date.now() - killedAt)} after the kill (${seconds(Date.now() - started)} in all)`,
     );
 
     expect(second.hasExited()).toBe(false);
@@ -282,9 +267,9 @@ describe('the app database restarting mid-run', () => {
       .where('status', '!=', 'sent')
       .execute();
     console.log(
-      `Postgres restart: ${POSTGRES_ROWS} rows; stopped after ${seconds(started, stoppedAt)} with ${acceptedAtStop} accepted, ` +
-        `down ${seconds(stoppedAt, restartedAt)} (${acceptedAtRestart - acceptedAtStop} accepted meanwhile); run finished ${seconds(restartedAt, firstDoneAt)} after the restart ` +
-        `(${seconds(started, firstDoneAt)} in all); rows not sent by the first run: ${failedRows.length}` +
+      `Postgres restart: ${POSTGRES_ROWS} rows; stopped after ${seconds(stoppedAt - started)} with ${acceptedAtStop} accepted, ` +
+        `down ${seconds(restartedAt - stoppedAt)} (${acceptedAtRestart - acceptedAtStop} accepted meanwhile); run finished ${seconds(firstDoneAt - restartedAt)} after the restart ` +
+        `(${seconds(firstDoneAt - started)} in all); rows not sent by the first run: ${failedRows.length}` +
         (failedRows.length > 0 ? ` (${[...new Set(failedRows.map((row) => `${row.error_class}: ${row.error_message}`))].slice(0, 5).join(' | ')})` : ''),
     );
     // Rows the outage left failed are the next run's to send (at most one more run).
@@ -319,9 +304,9 @@ describe('a worker process stopped with SIGTERM mid-run', () => {
     const secondReadyAt = Date.now();
     const summary = await waitForRunOrExplain(ctx, handle.workflowId, second).finally(() => console.log(`SIGTERM: accepted over time ${progress.stop()}`));
     console.log(
-      `SIGTERM: ${SIGTERM_ROWS} rows; signalled after ${seconds(started, signalledAt)} with ${acceptedAtStop} accepted; ` +
-        `exited ${seconds(signalledAt, exitedAt)} later; new worker ready ${seconds(exitedAt, secondReadyAt)} after that; ` +
-        `finished ${seconds(exitedAt)} after the exit (${seconds(started)} in all)`,
+      `SIGTERM: ${SIGTERM_ROWS} rows; signalled after ${seconds(signalledAt - started)} with ${acceptedAtStop} accepted; ` +
+        `exited ${seconds(exitedAt - signalledAt)} later; new worker ready ${seconds(secondReadyAt - exitedAt)} after that; ` +
+        `finished ${seconds(Date.now() - exitedAt)} after the exit (${seconds(Date.now() - started)} in all)`,
     );
 
     const runs = await ctx.client.runs({ activationId: activationId });

@@ -5,12 +5,16 @@ import type { ActivationConfigInput, DestinationConfigInput } from '../../src/do
 import { FAKE_DEFAULTS } from '../../src/fake-trustpilot/server.ts';
 import { deleteSchedule } from '../../src/temporal/schedules.ts';
 import {
+  FAST_PACING,
+  ORDER_MAPPING,
   acceptedReferences,
   createOrdersTable,
   createTestContext,
   historyText,
   ledgerByKey,
+  orderActivation,
   segmentRow,
+  serviceDestination,
   waitFor,
   type TestContext,
   runToEnd,
@@ -40,27 +44,12 @@ describe('who runs, and when a run stops', () => {
     await ctx.close();
   });
 
-  function destination(id: string, extra: Partial<DestinationConfigInput> = {}): DestinationConfigInput {
-    return {
-      id,
-      businessUnitId: FAKE_DEFAULTS.businessUnitId,
-      invitationType: 'service',
-      // Pacing is not under test here.
-      rateLimit: { calls: 100_000, perSeconds: 1 },
-      ...extra,
-    };
+  function destination(id: string, extra: Partial<DestinationConfigInput> = {}): Record<string, unknown> {
+    return serviceDestination(id, { ...FAST_PACING, ...extra });
   }
 
   async function activate(id: string, tableName: string, extra: Partial<ActivationConfigInput> = {}): Promise<void> {
-    await saveActivation(ctx.db, {
-      id,
-      destinationId: DESTINATION,
-      source: { kind: 'table', schema: 'shop', name: tableName },
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id', locale: 'locale' },
-      schedule: { every: '1d' },
-      ...extra,
-    } satisfies ActivationConfigInput);
+    await saveActivation(ctx.db, orderActivation(id, DESTINATION, { kind: 'table', schema: 'shop', name: tableName }, { mapping: { ...ORDER_MAPPING, locale: 'locale' }, ...extra }));
   }
 
   const rows = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => segmentRow(prefix, index + 1));

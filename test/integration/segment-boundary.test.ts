@@ -1,26 +1,27 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createUntypedDb, type UntypedDb } from '../../src/db/database.ts';
 import { databaseUrl } from '../../src/dev/embedded-postgres.ts';
-import { copySegmentKeys, describeSource, readRowsByKeys } from '../../src/source/read.ts';
-import type { SourceShape } from '../../src/source/shape.ts';
-import { Warehouse } from '../../src/source/warehouse.ts';
+import { copySegmentKeys, describeSource, readRowsByKeys } from '../../src/source/postgres/read.ts';
+import type { SourceShape } from '../../src/source/types.ts';
+import { PostgresWarehouse as Warehouse } from '../../src/source/postgres/connection.ts';
+import { seconds } from '../fixtures.ts';
 import {
+  FAST_PACING,
   acceptedReferences,
   createOrdersTable,
   createTestContext,
   historyText,
   ledgerByKey,
+  runCli,
   runToEnd,
   saveServiceActivation,
   segmentRow,
   waitFor,
   type TestContext,
+  postgresWarehouse,
 } from './harness.ts';
 import { workerEnvFor } from './processes.ts';
 
@@ -31,16 +32,13 @@ import { workerEnvFor } from './processes.ts';
  * value; every read ends; one bad row never stops the others.
  */
 
-const FAST = { rateLimit: { calls: 100_000, perSeconds: 1 } };
 const LIMITS = { statementTimeoutMs: 10_000 };
-const cliEntry = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const run = promisify(execFile);
 
 /** The shape of a segment with the usual columns, keyed by a text order_id. */
 function shapeOf(query: string): SourceShape {
   return {
     source: { kind: 'query', sql: query },
-    primaryKey: [{ name: 'order_id', typeOid: 25, typeName: 'text' }],
+    primaryKey: [{ name: 'order_id', kind: 'text', native: 25, typeName: 'text' }],
     mappedColumns: ['customer_email', 'customer_name', 'order_id'],
   };
 }
@@ -88,7 +86,7 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
     await createOrdersTable(ctx, 'orders', Array.from({ length: 4 }, (_, index) => segmentRow('SB', index + 1)));
     reader = await createReader(ctx.warehouseAdmin, adminUrl, database, 'tpi_sb');
     warehouse = new Warehouse(reader.url);
-    await ctx.startWorker({ warehouse });
+    await ctx.startWorker({ warehouses: postgresWarehouse(reader.url) });
   });
   afterAll(async () => {
     await ctx.close();
@@ -168,7 +166,7 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
       ctx,
       'trailing',
       { kind: 'query', sql: 'select order_id, customer_name, customer_email from shop.orders where order_id <= \'SB-002\';  -- the first two\n' },
-      { destination: FAST },
+      { destination: FAST_PACING },
     );
     const summary = await runToEnd(ctx, 'trailing');
     expect(summary).toMatchObject({ status: 'succeeded', newRows: 2, sent: 2 });
@@ -176,7 +174,7 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
 
   it('a superuser role granted to the reader after the worker started fails the next run, naming it; revoked, runs go on', async () => {
     await createOrdersTable(ctx, 'grant_orders', Array.from({ length: 3 }, (_, index) => segmentRow('GR', index + 1)));
-    await saveServiceActivation(ctx, 'later-grant', { kind: 'table', schema: 'shop', name: 'grant_orders' }, { destination: FAST });
+    await saveServiceActivation(ctx, 'later-grant', { kind: 'table', schema: 'shop', name: 'grant_orders' }, { destination: FAST_PACING });
     await createOrdersTable(ctx, 'grant_orders_2', []);
     const first = await runToEnd(ctx, 'later-grant');
     expect(first).toMatchObject({ status: 'succeeded', sent: 3 });
@@ -209,13 +207,11 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
       'quote-name': `select order_id, customer_name, customer_email from shop.quoting_orders where customer_name::regtype is not null`,
     };
     for (const [id, query] of Object.entries(cases)) {
-      await saveServiceActivation(ctx, id, { kind: 'query', sql: query }, { destination: FAST });
+      await saveServiceActivation(ctx, id, { kind: 'query', sql: query }, { destination: FAST_PACING });
       const summary = await runToEnd(ctx, id);
       const { workflow_id: workflowId } = await ctx.db.selectFrom('app.runs').select('workflow_id').where('id', '=', summary.runId).executeTakeFirstOrThrow();
       const history = historyText(await ctx.temporal.workflow.getHandle(workflowId).fetchHistory());
-      const cli = await run(process.execPath, [cliEntry, 'runs', id, '--json'], { env: workerEnvFor(ctx), encoding: 'utf8' }).catch(
-        (failure: { stdout?: string; stderr?: string }) => ({ stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' }),
-      );
+      const cli = await runCli(['runs', id, '--json'], workerEnvFor(ctx));
       const seen = [summary.error ?? '', history, cli.stdout, cli.stderr].join('\n');
       expect(cli.stdout).toContain(id);
       console.log(`${id}: ${summary.status}/${summary.failureKind}: ${summary.error}`);
@@ -227,7 +223,7 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
 
   it('a key longer than the ledger holds is counted and reported; the other rows are sent', async () => {
     await createOrdersTable(ctx, 'long_key_orders', [...Array.from({ length: 4 }, (_, index) => segmentRow('LK', index + 1)), { ...segmentRow('LK', 5), order_id: `LK-${'x'.repeat(3_000)}` }]);
-    await saveServiceActivation(ctx, 'long-key', { kind: 'table', schema: 'shop', name: 'long_key_orders' }, { destination: FAST });
+    await saveServiceActivation(ctx, 'long-key', { kind: 'table', schema: 'shop', name: 'long_key_orders' }, { destination: FAST_PACING });
     const summary = await runToEnd(ctx, 'long-key');
     console.log(`over-long key: ${summary.status}, sent ${summary.sent}, oversized ${summary.oversizedKeys}: ${summary.warnings.join(' | ')}`);
     expect(summary).toMatchObject({ status: 'succeeded', sent: 4, oversizedKeys: 1, newRows: 4 });
@@ -243,7 +239,7 @@ describe.each(servers)('the segment boundary on $label', ({ adminUrl }) => {
       ctx,
       'volatile-key',
       { kind: 'query', sql: `select md5(random()::text) as order_id, customer_name, customer_email from shop.orders` },
-      { destination: FAST },
+      { destination: FAST_PACING },
     );
     const summary = await runToEnd(ctx, 'volatile-key');
     console.log(`volatile key: ${summary.status}, new ${summary.newRows}, sent ${summary.sent}, vanished ${summary.vanishedRows}: ${summary.warnings.join(' | ')}`);
@@ -295,9 +291,9 @@ describe.each(servers)('settings and bounds the product pins on $label', ({ admi
     }
     const shape: SourceShape = {
       source: { kind: 'query', sql: `select order_id, customer_name, customer_email, amount, placed_at from shop.stamped where customer_name <> 'it''s'` },
-      primaryKey: [{ name: 'order_id', typeOid: 1114, typeName: 'timestamp without time zone' }],
+      primaryKey: [{ name: 'order_id', kind: 'timestamp', native: 1114, typeName: 'timestamp without time zone' }],
       mappedColumns: ['amount', 'customer_email', 'customer_name'],
-      cursor: { name: 'placed_at', typeOid: 1184, typeName: 'timestamp with time zone' },
+      cursor: { name: 'placed_at', kind: 'timestamptz', native: 1184, typeName: 'timestamp with time zone' },
     };
     const read = async (url: string) => {
       const target = new Warehouse(url);
@@ -333,13 +329,13 @@ describe.each(servers)('settings and bounds the product pins on $label', ({ admi
     await createOrdersTable(ctx, 'stall_orders', Array.from({ length: 3 }, (_, index) => segmentRow('ST', index + 1)));
     const stallReader = await createReader(ctx.warehouseAdmin, adminUrl, database, 'tpi_stall');
     roles.push(stallReader.role);
-    await ctx.startWorker({ warehouse: new Warehouse(stallReader.url, { clientMarginMs: 3_000 }) });
+    await ctx.startWorker({ warehouses: postgresWarehouse(stallReader.url, { clientMarginMs: 3_000 }) });
     // Each row takes a moment, so the scan is still going when its backend is stopped.
     await saveServiceActivation(
       ctx,
       'stalled',
       { kind: 'query', sql: 'select order_id, customer_name, customer_email from shop.stall_orders where pg_sleep(0.4) is not null' },
-      { destination: FAST, activation: { statementTimeout: '4s' } },
+      { destination: FAST_PACING, activation: { statementTimeout: '4s' } },
     );
     const started = Date.now();
     const running = runToEnd(ctx, 'stalled');
@@ -363,7 +359,7 @@ describe.each(servers)('settings and bounds the product pins on $label', ({ admi
       await sql`select pg_terminate_backend(${stopped})`.execute(ctx.warehouseAdmin).catch(() => undefined);
     }
     const elapsed = Date.now() - started;
-    console.log(`stopped backend ${stopped}: run ${summary.status} in ${(elapsed / 1000).toFixed(1)}s, sent ${summary.sent}${summary.error ? `: ${summary.error}` : ''}`);
+    console.log(`stopped backend ${stopped}: run ${summary.status} in ${seconds(elapsed)}, sent ${summary.sent}${summary.error ? `: ${summary.error}` : ''}`);
     // The stopped read is given up at 4 s + 3 s; the retry (after 5 s) reads through a new backend.
     expect(summary).toMatchObject({ status: 'succeeded', sent: 3 });
     expect(elapsed).toBeLessThan(45_000);
@@ -379,7 +375,7 @@ describe.each(servers)('settings and bounds the product pins on $label', ({ admi
         capCtx,
         'generator',
         { kind: 'query', sql: `select 'G-' || i as order_id, 'Buyer ' || i as customer_name, 'g' || i || '@shop.example.com' as customer_email from generate_series(1, 5000) i` },
-        { destination: FAST },
+        { destination: FAST_PACING },
       );
       const summary = await runToEnd(capCtx, 'generator');
       console.log(`SCAN_MAX_ROWS 1000 vs 5000 rows: ${summary.status}/${summary.failureKind}: ${summary.error}`);
@@ -391,7 +387,7 @@ describe.each(servers)('settings and bounds the product pins on $label', ({ admi
         capCtx,
         'slow-stream',
         { kind: 'query', sql: `select 'S-' || i as order_id, 'Buyer ' || i as customer_name, 's' || i || '@shop.example.com' as customer_email from generate_series(1, 300) i where pg_sleep(0.01) is not null` },
-        { destination: FAST },
+        { destination: FAST_PACING },
       );
       let sampling = true;
       const longLoads: string[] = [];

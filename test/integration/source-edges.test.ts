@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation } from '../../src/db/config-store.ts';
-import { createTestContext, historyText, ORDER_MAPPING, saveServiceActivation, type TestContext, runToEnd } from './harness.ts';
+import { ORDER_MAPPING, createTestContext, historyText, orderActivation, saveServiceActivation, type TestContext, runToEnd } from './harness.ts';
 
 describe('source edge cases', () => {
   let ctx: TestContext;
@@ -27,15 +27,7 @@ describe('source edge cases', () => {
 
     const before = await ctx.db.selectFrom('app.activations').select('watermark').where('id', '=', 'nullable').executeTakeFirstOrThrow();
     expect(before.watermark).not.toBeNull();
-    await saveActivation(ctx.db, {
-      id: 'nullable',
-      destinationId: 'nullable',
-      source: { kind: 'table', schema: 'shop', name: 'nullable' },
-      primaryKey: 'order_id',
-      cursor: { column: 'updated_at', lookback: '1m' },
-      mapping: ORDER_MAPPING,
-      schedule: { every: '1d' },
-    });
+    await saveActivation(ctx.db, orderActivation('nullable', 'nullable', { kind: 'table', schema: 'shop', name: 'nullable' }, { cursor: { column: 'updated_at', lookback: '1m' } }));
     const after = await ctx.db.selectFrom('app.activations').select('watermark').where('id', '=', 'nullable').executeTakeFirstOrThrow();
     expect(after.watermark).toBeNull();
   });

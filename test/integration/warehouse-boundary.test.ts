@@ -3,15 +3,9 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { databaseUrl } from '../../src/dev/embedded-postgres.ts';
-import { acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, runToEnd, saveServiceActivation, segmentRow, type TestContext } from './harness.ts';
+import { seconds } from '../fixtures.ts';
+import { FAST_PACING, acceptedReferences, createOrdersTable, createTestContext, ledgerByKey, runToEnd, saveServiceActivation, segmentRow, type TestContext } from './harness.ts';
 import { exitOf, freePort, killAllWorkers, spawnApp, workerEnvFor, type AppProcess } from './processes.ts';
-
-/** Pacing is not under test here. */
-const FAST = { rateLimit: { calls: 100_000, perSeconds: 1 } };
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
 
 describe('a segment reads only what the operator granted', () => {
   let ctx: TestContext;
@@ -29,7 +23,7 @@ describe('a segment reads only what the operator granted', () => {
 
   /** A query segment (run as the reader role) with the usual columns. */
   async function querySegment(id: string, query: string, activation: Record<string, unknown> = {}, destination: Record<string, unknown> = {}): Promise<void> {
-    await saveServiceActivation(ctx, id, { kind: 'query', sql: query }, { destination: { ...FAST, ...destination }, activation });
+    await saveServiceActivation(ctx, id, { kind: 'query', sql: query }, { destination: { ...FAST_PACING, ...destination }, activation });
   }
 
   async function adminCount(query: string): Promise<number> {
@@ -70,7 +64,7 @@ describe('a segment reads only what the operator granted', () => {
     // The victim: an activation whose rows wait in the ledger with their invitations (Trustpilot is down).
     await createOrdersTable(ctx, 'victim_orders', Array.from({ length: 6 }, (_, index) => segmentRow('VI', index + 1)));
     await saveServiceActivation(ctx, 'victim', { kind: 'table', schema: 'shop', name: 'victim_orders' }, {
-      destination: { ...FAST, circuitBreaker: { failuresInARow: 3 } },
+      destination: { ...FAST_PACING, circuitBreaker: { failuresInARow: 3 } },
     });
     ctx.fake.setFaults({ errorRates: { 503: 1 } });
     let victim;
@@ -144,7 +138,7 @@ describe('a segment reads only what the operator granted', () => {
 
       // Another activation runs normally afterwards.
       await createOrdersTable(ctx, 'after_kill_orders', Array.from({ length: 3 }, (_, index) => segmentRow('AK', index + 1)));
-      await saveServiceActivation(ctx, 'after-kill', { kind: 'table', schema: 'shop', name: 'after_kill_orders' }, { destination: FAST });
+      await saveServiceActivation(ctx, 'after-kill', { kind: 'table', schema: 'shop', name: 'after_kill_orders' }, { destination: FAST_PACING });
       const next = await runToEnd(ctx, 'after-kill');
       console.log(
         `pg_terminate_backend: ${summary.status}/${summary.failureKind}; backends of role ${appRole}: ${before} before, ${after} after; ` +
@@ -244,7 +238,7 @@ describe('a segment reads only what the operator granted', () => {
 
     function expectRefused(name: string, app: AppProcess, exit: { code: number | null; timedOut: boolean }, needles: string[]): void {
       const output = app.output();
-      console.log(`worker start, ${name}: exit ${exit.code} after ${seconds(app.exitedAfterMs() ?? NaN)}${exit.timedOut ? ' (killed: did not exit)' : ''}`);
+      console.log(`worker start, ${name}: exit ${exit.code} after ${seconds(app.exitedAfterMs())}${exit.timedOut ? ' (killed: did not exit)' : ''}`);
       expect(exit.timedOut, output).toBe(false);
       expect(exit.code, output).not.toBe(0);
       expect(exit.code, output).not.toBeNull();

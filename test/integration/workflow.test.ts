@@ -16,6 +16,7 @@ import {
   type SendOutcome,
   type StartRunResult,
 } from '../../src/run/types.ts';
+import { runSummary } from '../fixtures.ts';
 
 /**
  * The workflow's own logic, on the real dev server, with activities stubbed: what it does with
@@ -41,34 +42,7 @@ interface Recorder {
 }
 
 function summary(runId: number, status: RunSummary['status'], error: string | null = null): RunSummary {
-  return {
-    runId,
-    activationId: 'stub',
-    status,
-    startedAt: new Date().toISOString(),
-    finishedAt: new Date().toISOString(),
-    error,
-    failureKind: null,
-    fullScan: true,
-    sourceRows: 0,
-    newRows: 0,
-    reconsidered: 0,
-    duplicateKeys: 0,
-    nullKeys: 0,
-    oversizedKeys: 0,
-    vanishedRows: 0,
-    baselineRows: 0,
-    retriedRows: 0,
-    sent: 0,
-    rejected: 0,
-    failed: 0,
-    abandoned: 0,
-    skippedAlreadySent: 0,
-    inDoubt: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    warnings: [],
-  };
+  return runSummary({ runId, activationId: 'stub', status, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), error });
 }
 
 function stubs(script: Script, recorder: Recorder): StubActivities {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resultLines, watchWithBar } from '../../src/cli/commands/runs.ts';
 import type { RunSummary } from '../../src/domain/index.ts';
 import type { RunProgress } from '../../src/run/types.ts';
+import { runSummary } from '../fixtures.ts';
 
 const STARTED = new Date(Date.now() - 10_000).toISOString();
 
@@ -12,35 +13,17 @@ function progress(phase: RunProgress['phase'], toHandle: number, sent: number, r
 }
 
 function summary(overrides: Partial<RunSummary>): RunSummary {
-  return {
+  return runSummary({
     runId: 12,
     activationId: 'demo-orders',
-    status: 'succeeded',
     startedAt: STARTED,
     finishedAt: new Date().toISOString(),
-    error: null,
-    failureKind: null,
-    fullScan: true,
     sourceRows: 40,
     newRows: 40,
-    reconsidered: 0,
-    duplicateKeys: 0,
-    nullKeys: 0,
-    oversizedKeys: 0,
-    vanishedRows: 0,
-    baselineRows: 0,
-    retriedRows: 0,
     sent: 39,
     rejected: 1,
-    failed: 0,
-    abandoned: 0,
-    skippedAlreadySent: 0,
-    inDoubt: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    warnings: [],
     ...overrides,
-  };
+  });
 }
 
 /**

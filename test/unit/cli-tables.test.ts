@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { durationText, nextRunText, resultText } from '../../src/cli/commands/activations.ts';
 import { fitColumnWidths, renderTable, terminalWidth, wrapText, type Column } from '../../src/cli/output.ts';
 import type { RunSummary } from '../../src/domain/index.ts';
+import { runSummary } from '../fixtures.ts';
 
 interface Row {
   run: number;
@@ -123,35 +124,17 @@ describe('wrapText', () => {
 });
 
 function run(overrides: Partial<RunSummary>): RunSummary {
-  return {
+  return runSummary({
     runId: 7,
     activationId: 'demo-orders',
-    status: 'succeeded',
     startedAt: '2026-11-29T02:47:32.000Z',
     finishedAt: '2026-11-29T02:48:03.700Z',
-    error: null,
-    failureKind: null,
-    fullScan: true,
     sourceRows: 300,
     newRows: 300,
-    reconsidered: 0,
-    duplicateKeys: 0,
-    nullKeys: 0,
-    oversizedKeys: 0,
-    vanishedRows: 0,
-    baselineRows: 0,
-    retriedRows: 0,
     sent: 297,
     rejected: 3,
-    failed: 0,
-    abandoned: 0,
-    skippedAlreadySent: 0,
-    inDoubt: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    warnings: [],
     ...overrides,
-  };
+  });
 }
 
 describe('run durations and results', () => {

@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialsError, resolveCredentials } from '../../src/trustpilot/credentials.ts';
 import { activationConfigSchema, destinationConfigSchema, parseConfigs, type ConfigIssue } from '../../src/domain/index.ts';
+import { activationInput, destinationInput } from '../fixtures.ts';
 
 // Raw input, as read from a configuration file: bounds are what the schemas are for.
-const destination = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 'acme',
-  businessUnitId: 'bu-1',
-  invitationType: 'service',
-  ...overrides,
-});
+const destination = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({ ...destinationInput(), ...overrides });
 
-const activation = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 'orders',
-  destinationId: 'acme',
-  source: { kind: 'table', name: 'orders' },
-  primaryKey: 'order_id',
-  schedule: { every: '5m' },
-  mapping: { consumerName: 'name', consumerEmail: 'email', referenceNumber: 'order_id' },
-  ...overrides,
-});
+const activation = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({ ...activationInput(), ...overrides });
 
 function issuesOf(result: ReturnType<typeof parseConfigs>): ConfigIssue[] {
   if (result.ok) throw new Error('expected configuration issues, got a valid configuration');

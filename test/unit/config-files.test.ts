@@ -2,16 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ENTRIES_PER_FILE, entriesOf, locateJsonError, readConfigFiles } from '../../src/cli/config-files.ts';
+import { MAX_ENTRIES_PER_FILE, entriesOf, readConfigFiles } from '../../src/cli/config-files.ts';
+import { locateJsonError } from '../../src/cli/json-errors.ts';
+import { activationInput } from '../fixtures.ts';
 
-const activation = (id: string) => ({
-  id,
-  destinationId: 'acme',
-  source: { kind: 'table', name: 'orders' },
-  primaryKey: 'order_id',
-  mapping: { consumerName: 'name', consumerEmail: 'email', referenceNumber: 'order_id' },
-  schedule: { every: '5m' },
-});
+const activation = (id: string) => activationInput({ id });
 
 let dir: string;
 const path = (...parts: string[]) => join(dir, ...parts);

@@ -9,7 +9,7 @@ import { slotIntervalMs } from '../../src/db/pacing.ts';
 import { destinationConfigSchema } from '../../src/domain/index.ts';
 import { SourceError } from '../../src/source/errors.ts';
 import { looksDown, mayHaveBeenAccepted, TrustpilotError } from '../../src/trustpilot/index.ts';
-import { sendBackoffMs } from '../../src/run/policies.ts';
+import { BOOKKEEPING_RETRY, backoffCeilingMs, RECORD_SENT_RETRY, SEND_RETRY, sendBackoffMs, type RetrySchedule } from '../../src/run/policies.ts';
 
 describe('pacing', () => {
   it("spaces calls to stay within Trustpilot's 833 per 5 minutes with 2% headroom", () => {
@@ -28,6 +28,16 @@ describe('retry backoff', () => {
     expect(sendBackoffMs(1, () => 1)).toBe(2_000);
     expect(sendBackoffMs(3, () => 0.5)).toBe(6_000);
     expect(sendBackoffMs(30, () => 1)).toBe(60_000);
+  });
+
+  /** The longest a schedule waits in all: one wait between each two of its attempts. */
+  const longestWaitMs = (schedule: RetrySchedule) =>
+    Array.from({ length: schedule.maximumAttempts - 1 }, (_, index) => backoffCeilingMs(schedule, index + 1)).reduce((total, wait) => total + wait, 0);
+
+  it('spans what run/policies.ts says: five minutes for a send within its run, two of database trouble, one for a `sent` record', () => {
+    expect(longestWaitMs(SEND_RETRY)).toBe(302_000);
+    expect(longestWaitMs(BOOKKEEPING_RETRY)).toBe(121_000);
+    expect(longestWaitMs(RECORD_SENT_RETRY)).toBe(57_750);
   });
 });
 

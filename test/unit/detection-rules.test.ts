@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredActivation } from '../../src/db/config-store.ts';
+import { baselineApplies, detectionFindings } from '../../src/detection/findings.ts';
 import { needsFullScan, scanRangeFor } from '../../src/detection/range.ts';
+import type { ScanStats } from '../../src/detection/scan-session.ts';
 import { parseConfigs, prepareRow, type ActivationConfigInput, type FetchedRow, type PreparedRow } from '../../src/domain/index.ts';
 
 function stored(overrides: Partial<ActivationConfigInput> = {}, watermark: string | null = null): StoredActivation {
@@ -147,5 +149,43 @@ describe('needsFullScan', () => {
     const activation = withCursor();
     const fullScan = needsFullScan(activation, new Date(now.getTime() - HOUR), now);
     expect(scanRangeFor(activation.activation, { fullScan, watermark: activation.watermark })).toStrictEqual({ cursorSince: '2024-05-09T11:00:00.000Z' });
+  });
+});
+
+describe('baselineApplies', () => {
+  it("applies only to a first run under firstRunPolicy 'baseline'", () => {
+    const baseline = stored({ firstRunPolicy: 'baseline' }).activation;
+    const sendAll = stored().activation;
+    expect(baselineApplies(baseline, true)).toBe(true);
+    expect(baselineApplies(baseline, false)).toBe(false);
+    expect(baselineApplies(sendAll, true)).toBe(false);
+    expect(baselineApplies(sendAll, false)).toBe(false);
+  });
+});
+
+describe('detectionFindings', () => {
+  const stats: ScanStats = { rows: 20, distinctKeys: 14, duplicateKeys: 3, nullKeys: 2, oversizedKeys: 1, maxCursor: null };
+  const found = { stats, range: {}, recorded: 5, reconsidered: 2, alreadySent: 4 };
+
+  it('invites the keys it recorded and the reconsidered rows', () => {
+    expect(detectionFindings({ ...found, baseline: false })).toStrictEqual({
+      fullScan: true,
+      sourceRows: 20,
+      newRows: 7,
+      reconsidered: 2,
+      duplicateKeys: 3,
+      nullKeys: 2,
+      oversizedKeys: 1,
+      baselineRows: 0,
+      skippedAlreadySent: 4,
+    });
+  });
+
+  it('under a baseline, counts the keys it recorded as baseline and invites only the reconsidered rows', () => {
+    expect(detectionFindings({ ...found, baseline: true })).toMatchObject({ newRows: 2, baselineRows: 5, reconsidered: 2 });
+  });
+
+  it('says a scan narrowed by the cursor is not a full scan', () => {
+    expect(detectionFindings({ ...found, baseline: false, range: { cursorSince: '2024-05-01T10:00:00.000Z' } }).fullScan).toBe(false);
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   buildInvitation,
   describeRowIssues,
-  parseConfigs,
   TRUSTPILOT_LOCALES,
   type ActivationConfigInput,
   type BuildResult,
@@ -10,22 +9,10 @@ import {
   type ResolvedActivation,
   type RowIssue,
 } from '../../src/domain/index.ts';
+import { activationInput, destinationInput, validConfigs } from '../fixtures.ts';
 
 function resolve(destination: Partial<DestinationConfigInput>, activation: Partial<ActivationConfigInput>): ResolvedActivation {
-  const result = parseConfigs(
-    { id: 'acme', businessUnitId: 'bu-1', invitationType: 'both', ...destination },
-    {
-      id: 'orders',
-      destinationId: 'acme',
-      source: { kind: 'table', name: 'orders' },
-      primaryKey: 'order_id',
-      schedule: { every: '5m' },
-      mapping: { consumerName: 'name', consumerEmail: 'email', referenceNumber: 'order_id' },
-      ...activation,
-    },
-  );
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.resolved;
+  return validConfigs(destinationInput({ invitationType: 'both', ...destination }), activationInput(activation)).resolved;
 }
 
 function issuesOf(result: BuildResult): RowIssue[] {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alertText, type AlertEvent } from '../../src/activities/after-run.ts';
 import { EnvError, readEnv, trustpilotCredentialVariables } from '../../src/config/env.ts';
 import { formatRunLine, type RunSummary } from '../../src/domain/index.ts';
+import { runSummary } from '../fixtures.ts';
 
 describe('trustpilotCredentialVariables', () => {
   const names = ['TRUSTPILOT_API_KEY', 'TRUSTPILOT_API_SECRET', 'TRUSTPILOT_BUSINESS_USER_ID', 'TRUSTPILOT_USERNAME', 'TRUSTPILOT_PASSWORD'];
@@ -105,35 +106,19 @@ describe('readEnv', () => {
 });
 
 function run(overrides: Partial<RunSummary> = {}): RunSummary {
-  return {
+  return runSummary({
     runId: 42,
     activationId: 'orders',
-    status: 'succeeded',
     startedAt: '2024-05-01T10:00:00.000Z',
     finishedAt: '2024-05-01T10:00:12.500Z',
-    error: null,
-    failureKind: null,
     fullScan: false,
     sourceRows: 1_000,
     newRows: 10,
-    reconsidered: 0,
-    duplicateKeys: 0,
-    nullKeys: 0,
-    oversizedKeys: 0,
-    vanishedRows: 0,
-    baselineRows: 0,
-    retriedRows: 0,
     sent: 8,
     rejected: 1,
     failed: 1,
-    abandoned: 0,
-    skippedAlreadySent: 0,
-    inDoubt: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    warnings: [],
     ...overrides,
-  };
+  });
 }
 
 describe('formatRunLine', () => {

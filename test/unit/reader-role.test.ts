@@ -9,7 +9,7 @@ import {
   type MembershipFacts,
   type ReaderRoleFacts,
   type RoleFacts,
-} from '../../src/source/reader-role.ts';
+} from '../../src/source/postgres/reader-role.ts';
 
 interface TestRole extends RoleFacts {
   path: string[];

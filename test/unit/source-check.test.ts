@@ -1,28 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigs } from '../../src/domain/index.ts';
+import type { ActivationConfigInput } from '../../src/domain/index.ts';
 import { checkAgainstSource } from '../../src/source/check.ts';
-import { describeAlternatives } from '../../src/source/suggest.ts';
-import type { Statement, Warehouse, WarehouseSession } from '../../src/source/warehouse.ts';
+import type { PostgresWarehouse as Warehouse, Statement, WarehouseSession } from '../../src/source/postgres/connection.ts';
+import { PostgresSource } from '../../src/source/postgres/index.ts';
+import { describeAlternatives } from '../../src/source/postgres/suggest.ts';
+
+/** The Postgres engine over a scripted connection. */
+function engineOver(connection: Warehouse): PostgresSource {
+  return Object.assign(Object.create(PostgresSource.prototype) as PostgresSource, { name: 'default', connection });
+}
+import { activationInput, destinationInput, validConfigs } from '../fixtures.ts';
 
 /** An error as node-postgres builds it from the server's ErrorResponse. */
 function serverError(code: string, message: string, origin: { file: string; routine: string }): Error {
   return Object.assign(new Error(message), { name: 'error', severity: 'ERROR', code, ...origin });
 }
 
-function configured(source: Record<string, unknown>) {
-  const result = parseConfigs(
-    { id: 'acme', businessUnitId: 'bu-1', invitationType: 'service' },
-    {
-      id: 'orders',
-      destinationId: 'acme',
-      source,
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'name', consumerEmail: 'email', referenceNumber: 'order_id' },
-      schedule: { every: '5m' },
-    },
-  );
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result;
+function configured(source: ActivationConfigInput['source']) {
+  return validConfigs(destinationInput(), activationInput({ source }));
 }
 
 /**
@@ -46,7 +41,7 @@ function fakeWarehouse(failure: Error, catalog: { relations?: { schema: string; 
       return await work(session);
     },
   } as unknown as Warehouse;
-  return { warehouse, statements, reads: () => reads };
+  return { warehouse: engineOver(warehouse), statements, reads: () => reads };
 }
 
 describe('a source the reader may not read', () => {
@@ -108,7 +103,7 @@ describe('a source table, view or schema that does not exist', () => {
       role: 'r',
       read: () => Promise.reject(missingTable),
     } as unknown as Warehouse;
-    const [problem] = await checkAgainstSource(warehouse, activation, resolved);
+    const [problem] = await checkAgainstSource(engineOver(warehouse), activation, resolved);
     expect(problem?.message).toBe('the source cannot be read: relation "shop.ordrs" does not exist (SQLSTATE 42P01 undefined_table)');
   });
 });

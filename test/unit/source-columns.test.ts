@@ -1,28 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfigs, type ActivationConfig, type ActivationConfigInput, type ResolvedActivation } from '../../src/domain/index.ts';
+import type { ActivationConfig, ActivationConfigInput, ResolvedActivation } from '../../src/domain/index.ts';
 import { mappedColumnsOf, shapeFor, sourceRefOf, type ColumnProblem } from '../../src/source/columns.ts';
-import type { SourceColumn, SourceShape } from '../../src/source/shape.ts';
+import type { SourceColumn, SourceShape } from '../../src/source/types.ts';
+import { activationInput, destinationInput, validConfigs } from '../fixtures.ts';
 
 function configs(overrides: Partial<ActivationConfigInput> = {}): { activation: ActivationConfig; resolved: ResolvedActivation } {
-  const result = parseConfigs(
-    { id: 'acme', businessUnitId: 'bu-1', invitationType: 'service' },
-    {
-      id: 'orders',
-      destinationId: 'acme',
+  return validConfigs(
+    destinationInput(),
+    activationInput({
       source: { kind: 'table', schema: 'shop', name: 'orders' },
-      primaryKey: 'order_id',
-      schedule: { every: '5m' },
       mapping: { consumerName: 'buyer_name', consumerEmail: 'buyer_email', referenceNumber: 'order_ref' },
       ...overrides,
-    },
+    }),
   );
-  if (!result.ok) throw new Error(`expected a valid configuration, got ${JSON.stringify(result.issues)}`);
-  return { activation: result.activation, resolved: result.resolved };
 }
 
-const text = (name: string): SourceColumn => ({ name, typeOid: 25, typeName: 'text' });
-const int4 = (name: string): SourceColumn => ({ name, typeOid: 23, typeName: 'integer' });
-const timestamptz = (name: string): SourceColumn => ({ name, typeOid: 1184, typeName: 'timestamp with time zone' });
+const text = (name: string): SourceColumn => ({ name, kind: 'text' as const, native: 25, typeName: 'text' });
+const int4 = (name: string): SourceColumn => ({ name, kind: 'integer' as const, native: 23, typeName: 'integer' });
+const timestamptz = (name: string): SourceColumn => ({ name, kind: 'timestamptz' as const, native: 1184, typeName: 'timestamp with time zone' });
 
 const ordersColumns: SourceColumn[] = [
   int4('order_id'),
@@ -141,7 +136,7 @@ describe('shapeFor: missing columns', () => {
 describe('shapeFor: unusable column types', () => {
   it('refuses a jsonb primary key under primaryKey, naming the column and type', () => {
     const { activation, resolved } = configs();
-    const columns = ordersColumns.map((column) => (column.name === 'order_id' ? { name: 'order_id', typeOid: 3802, typeName: 'jsonb' } : column));
+    const columns = ordersColumns.map((column) => (column.name === 'order_id' ? { name: 'order_id', kind: 'json' as const, native: 3802, typeName: 'jsonb' } : column));
     const problems = problemsOf(shapeFor(activation, resolved, columns));
     expect(problems).toHaveLength(1);
     expect(problems[0]?.path).toBe('primaryKey');
@@ -150,7 +145,7 @@ describe('shapeFor: unusable column types', () => {
 
   it('refuses a double precision part of a composite key', () => {
     const { activation, resolved } = configs({ primaryKey: ['order_ref', 'weight'] });
-    const problems = problemsOf(shapeFor(activation, resolved, [...ordersColumns, { name: 'weight', typeOid: 701, typeName: 'double precision' }]));
+    const problems = problemsOf(shapeFor(activation, resolved, [...ordersColumns, { name: 'weight', kind: 'float' as const, native: 701, typeName: 'double precision' }]));
     expect(problems).toStrictEqual([
       {
         path: 'primaryKey',
@@ -171,7 +166,7 @@ describe('shapeFor: unusable column types', () => {
 
   it('accepts a date cursor', () => {
     const { activation, resolved } = configs({ cursor: { column: 'placed_on' } });
-    const result = shapeFor(activation, resolved, [...ordersColumns, { name: 'placed_on', typeOid: 1082, typeName: 'date' }]);
+    const result = shapeFor(activation, resolved, [...ordersColumns, { name: 'placed_on', kind: 'date' as const, native: 1082, typeName: 'date' }]);
     expect(shapeOf(result).cursor?.name).toBe('placed_on');
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SourceError, configTextOf, errorContextFor, toSourceError, type SourceErrorContext } from '../../src/source/errors.ts';
+import { SourceError, configTextOf, errorContextFor, type SourceErrorContext } from '../../src/source/errors.ts';
+import { describePostgresError as toSourceError } from '../../src/source/postgres/errors.ts';
 import { activationConfigSchema } from '../../src/domain/index.ts';
 import { conditionName } from '../../src/domain/sqlstate.ts';
 import { SQLSTATE_CONDITION_NAMES } from '../../src/domain/sqlstate-names.ts';
@@ -25,7 +26,7 @@ describe('toSourceError: configuration problems the server describes', () => {
     const error = toSourceError(serverError('42P01', 'relation "shop.ordrs" does not exist', { file: 'parse_relation.c', routine: 'parserOpenTable' }), configured);
     expect(error).toBeInstanceOf(SourceError);
     expect(error.kind).toBe('permanent');
-    expect(error.sqlState).toBe('42P01');
+    expect(error.code).toBe('42P01');
     expect(error.message).toContain('relation "shop.ordrs" does not exist');
     expect(error.message).toContain('SQLSTATE 42P01 undefined_table');
     expect(error.message).toContain("activation 'orders'");
@@ -54,7 +55,7 @@ describe('toSourceError: errors whose text can quote row values', () => {
       context,
     );
     expect(error.kind).toBe('permanent');
-    expect(error.sqlState).toBe('22P02');
+    expect(error.code).toBe('22P02');
     expect(error.message).toContain('SQLSTATE 22P02');
     expect(error.message).toContain('a value in the segment does not fit the query');
     expect(error.message).not.toContain(PERSONAL_VALUE);
@@ -164,7 +165,7 @@ describe('toSourceError: the warehouse unreachable or restarting', () => {
   it('is transient for a connection failure (08006)', () => {
     const error = toSourceError(serverError('08006', 'connection failure', { file: 'pqcomm.c', routine: 'pq_getbyte' }), context);
     expect(error.kind).toBe('transient');
-    expect(error.sqlState).toBe('08006');
+    expect(error.code).toBe('08006');
   });
 
   it('is transient for an administrator shutdown (57P01)', () => {
@@ -179,7 +180,7 @@ describe('toSourceError: the warehouse unreachable or restarting', () => {
   it('is transient for a refused connection (ECONNREFUSED) and names the URL variable', () => {
     const error = toSourceError(nodeError('ECONNREFUSED', 'connect ECONNREFUSED 10.1.2.3:5432'), context);
     expect(error.kind).toBe('transient');
-    expect(error.sqlState).toBeUndefined();
+    expect(error.code).toBeUndefined();
     expect(error.message).toContain('cannot reach the warehouse (ECONNREFUSED)');
     expect(error.message).toContain('WAREHOUSE_DATABASE_URL');
   });
@@ -187,7 +188,7 @@ describe('toSourceError: the warehouse unreachable or restarting', () => {
   it.each(['ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'])('is transient for %s and names the URL variable, not a SQLSTATE', (code) => {
     const error = toSourceError(nodeError(code, `socket ${code}`), context);
     expect(error.kind).toBe('transient');
-    expect(error.sqlState).toBeUndefined();
+    expect(error.code).toBeUndefined();
     expect(error.message).toContain(`cannot reach the warehouse (${code})`);
     expect(error.message).toContain('WAREHOUSE_DATABASE_URL');
   });
@@ -385,7 +386,7 @@ describe('condition names', () => {
 
   it.each([...SQLSTATE_CONDITION_NAMES])('names %s %s in the message', (code, name) => {
     const error = toSourceError(serverError(code, `no ${PERSONAL_VALUE}`, { file: 'elog.c' }), context);
-    expect(error.sqlState).toBe(code);
+    expect(error.code).toBe(code);
     expect(error.message).toContain(`SQLSTATE ${code} ${name}`);
     expect(error.message).not.toContain(PERSONAL_VALUE);
   });

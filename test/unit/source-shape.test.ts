@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compile, compileWithoutParameters } from '../../src/source/compile.ts';
-import {
-  cursorColumnProblem,
-  cursorCondition,
-  fingerprintExpression,
-  keyColumnProblem,
-  keyLookupCondition,
-  rowKeyExpression,
-  rowKeyParts,
-  type SourceColumn,
-} from '../../src/source/shape.ts';
+import { compile, compileWithoutParameters } from '../../src/source/postgres/compile.ts';
+import { cursorCondition, fingerprintExpression, keyLookupCondition, kindOfPostgresType, rowKeyExpression } from '../../src/source/postgres/sql.ts';
+import { cursorColumnProblem, keyColumnProblem, rowKeyParts, type SourceColumn } from '../../src/source/types.ts';
 
 /**
  * The row key, fingerprint and cursor are SQL that the warehouse evaluates. These tests pin the
@@ -46,8 +38,8 @@ const TYPES = {
 } as const satisfies Record<string, readonly [number, string]>;
 
 function col(name: string, type: keyof typeof TYPES): SourceColumn {
-  const [typeOid, typeName] = TYPES[type];
-  return { name, typeOid, typeName };
+  const [oid, typeName] = TYPES[type];
+  return { name, kind: kindOfPostgresType(oid, typeName), typeName, native: oid };
 }
 
 const ISO_MILLIS_MASK = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;

@@ -232,7 +232,7 @@ describe('tokens against the fake', () => {
     const client = clientFor(first);
     await client.createInvitation(BU, invitation);
     await first.close();
-    // Let undici notice its pooled keep-alive socket was closed; reusing it would be a
+    // Let the connection pool notice its keep-alive socket was closed; reusing it would be a
     // (retryable) network error instead of the 401 this test is about.
     await sleep(100);
     const second = await startFake({ port });

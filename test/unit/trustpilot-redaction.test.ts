@@ -4,9 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { InvitationRequest } from '../../src/domain/invitation-request.ts';
-import { parseErrorCode } from '../../src/trustpilot/errors.ts';
+import { parseErrorCode } from '../../src/trustpilot/answer-body.ts';
 import { classifyResponse, createTrustpilotClient, TokenCache, TrustpilotError, WITHHELD, type TrustpilotCredentials } from '../../src/trustpilot/index.ts';
-import { foldForMatching, NOT_RECOGNISED, SentValues, stringLeavesOf } from '../../src/trustpilot/withhold.ts';
+import { foldForMatching } from '../../src/trustpilot/readings.ts';
+import { SentValues, stringLeavesOf } from '../../src/trustpilot/sent-values.ts';
+import { NOT_RECOGNISED } from '../../src/trustpilot/withhold.ts';
 import {
   forbiddenBusinessUserBody,
   INVALID_ACCESS_TOKEN_BODY,

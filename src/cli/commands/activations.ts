@@ -19,7 +19,10 @@ import { STOP_GRACE_MS, stopRunsOf } from '../../temporal/stop-runs.ts';
 
 function sourceText(activation: ActivationConfig): string {
   const { source } = activation;
-  return source.kind === 'query' ? 'query' : `${source.kind} ${source.schema}.${source.name}`;
+  const where = source.warehouse === undefined ? '' : `${source.warehouse}: `;
+  if (source.kind === 'query') return `${where}query`;
+  if (source.kind === 'files') return `${where}${source.format} files ${source.path}`;
+  return `${where}${source.kind} ${source.schema}.${source.name}`;
 }
 
 function scheduleText(activation: ActivationConfig): string {

@@ -42,7 +42,7 @@ export async function dryRunCommand(activationId: string, options: { sample: num
 export async function testRowCommand(activationId: string, options: { key: string; send?: boolean; json?: boolean }): Promise<void> {
   await withServices(async (services) => {
     const report = await testRow(
-      { db: services.db, appPool: services.appPool, warehouse: services.warehouse, env: process.env, trustpilot: { apiUrl: services.env.TRUSTPILOT_API_URL, invitationsApiUrl: services.env.TRUSTPILOT_INVITATIONS_API_URL } },
+      { db: services.db, appPool: services.appPool, warehouses: services.warehouses, env: process.env, trustpilot: { apiUrl: services.env.TRUSTPILOT_API_URL, invitationsApiUrl: services.env.TRUSTPILOT_INVITATIONS_API_URL } },
       activationId,
       options.key,
       { send: options.send ?? false },

@@ -7,13 +7,12 @@ import {
   cursorText,
   fingerprintExpression,
   keyLookupCondition,
+  kindOfPostgresType,
   rowKeyExpression,
   sourceExpression,
-  type SourceColumn,
-  type SourceRef,
-  type SourceShape,
-} from './shape.ts';
-import type { ReadLimits, ReadProgress, Warehouse } from './warehouse.ts';
+} from './sql.ts';
+import type { KeyedRow, ReadLimits, ReadProgress, ScanRange, ScanReadOptions, SourceColumn, SourceRef, SourceShape } from '../types.ts';
+import type { PostgresWarehouse as Warehouse } from './connection.ts';
 
 /** The source's columns, as the reader role sees them (a missing grant fails here with 42501). */
 export async function describeSource(warehouse: Warehouse, source: SourceRef, limits: ReadLimits): Promise<SourceColumn[]> {
@@ -24,20 +23,13 @@ export async function describeSource(warehouse: Warehouse, source: SourceRef, li
       compile(sql`select oid::int as oid, format_type(oid, null) as name from pg_catalog.pg_type where oid = any(${oids}::oid[])`),
     );
     const typeNames = new Map(types.rows.map((row) => [row.oid, row.name]));
-    return result.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID, typeName: typeNames.get(field.dataTypeID) ?? `type ${field.dataTypeID}` }));
+    return result.fields.map((field) => {
+      const typeName = typeNames.get(field.dataTypeID) ?? `type ${field.dataTypeID}`;
+      return { name: field.name, kind: kindOfPostgresType(field.dataTypeID, typeName), typeName, native: field.dataTypeID };
+    });
   });
 }
 
-export interface ScanRange {
-  /** scan only rows whose cursor is at or after this ISO timestamp (and rows without one) */
-  cursorSince?: string;
-}
-
-export interface ScanReadOptions {
-  /** at most this many rows are read; the caller sees one more when the segment has more */
-  maxRows: number;
-  onProgress?: (progress: ReadProgress) => void;
-}
 
 /**
  * Streams what identifies each row of the segment (its row key and cursor value, as COPY text)
@@ -84,12 +76,6 @@ export async function copySegmentFingerprints(
 export const ROW_KEY_FIELD = '__tpi_row_key';
 export const FINGERPRINT_FIELD = '__tpi_fingerprint';
 
-export interface KeyedRow {
-  rowKey: string;
-  fingerprint: string;
-  /** the mapped columns, as the driver parses them; only the row-building code reads them */
-  values: Record<string, unknown>;
-}
 
 /**
  * Reads the rows with these keys: their mapped columns (or only their fingerprints). A key that

@@ -1,5 +1,5 @@
 import { closest, distance } from 'fastest-levenshtein';
-import type { Warehouse } from './warehouse.ts';
+import type { PostgresWarehouse as Warehouse } from './connection.ts';
 
 /**
  * "Did you mean" for a source table, view or schema that does not exist, from what the reader

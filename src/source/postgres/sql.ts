@@ -1,31 +1,12 @@
 import { sql, type RawBuilder } from 'kysely';
-import { normalizeSegmentSql } from '../domain/read-only-sql.ts';
+import { normalizeSegmentSql } from '../../domain/read-only-sql.ts';
+import { rowKeyParts, type ColumnKind, type SourceColumn, type SourceRef } from '../types.ts';
 
 /**
  * How a segment's columns are read: its primary key as the ledger's row key, a fingerprint of the
  * mapped values, and the cursor column. Everything here is SQL evaluated by the warehouse, so that
  * the whole segment never travels to the worker and every process computes the same key.
  */
-
-export type SourceRef =
-  | { kind: 'table' | 'view'; schema: string; name: string }
-  | { kind: 'query'; sql: string };
-
-export interface SourceColumn {
-  name: string;
-  typeOid: number;
-  /** as `format_type` prints it, e.g. `integer`, `character varying`, `public.order_status` */
-  typeName: string;
-}
-
-/** What a scan needs to know about the source, resolved against its real columns. */
-export interface SourceShape {
-  source: SourceRef;
-  primaryKey: readonly SourceColumn[];
-  /** distinct source columns that feed invitation fields, in a stable order */
-  mappedColumns: readonly string[];
-  cursor?: SourceColumn;
-}
 
 // Type OIDs are fixed in every Postgres release (pg_type.dat).
 const OID = {
@@ -48,23 +29,40 @@ const OID = {
   jsonb: 3802,
 } as const;
 
-const TIME_TYPES = new Set<number>([OID.timestamp, OID.timestamptz, OID.date]);
 /** Types whose text form casts back to the same value, so a key can be looked up through the column's index. */
 const EXACT_TEXT_TYPES = new Set<number>([OID.text, OID.varchar, OID.int2, OID.int4, OID.int8, OID.numeric, OID.uuid, OID.bool]);
-const UNUSABLE_KEY_TYPES = new Set<number>([OID.json, OID.jsonb, OID.bytea, OID.float4, OID.float8]);
 
-/** Why a column cannot serve as (part of) the primary key, or undefined when it can. */
-export function keyColumnProblem(column: SourceColumn): string | undefined {
-  if (UNUSABLE_KEY_TYPES.has(column.typeOid) || column.typeName.endsWith('[]')) {
-    return `primary key column '${column.name}' is of type ${column.typeName}, which cannot identify rows reliably; use text, an integer, uuid, a date or a timestamp`;
-  }
-  return undefined;
+const KINDS: ReadonlyMap<number, ColumnKind> = new Map<number, ColumnKind>([
+  [OID.bool, 'boolean'],
+  [OID.bytea, 'binary'],
+  [OID.int8, 'integer'],
+  [OID.int2, 'integer'],
+  [OID.int4, 'integer'],
+  [OID.text, 'text'],
+  [OID.json, 'json'],
+  [OID.float4, 'float'],
+  [OID.float8, 'float'],
+  [OID.bpchar, 'text'],
+  [OID.varchar, 'text'],
+  [OID.date, 'date'],
+  [OID.timestamp, 'timestamp'],
+  [OID.timestamptz, 'timestamptz'],
+  [OID.numeric, 'decimal'],
+  [OID.uuid, 'uuid'],
+  [OID.jsonb, 'json'],
+]);
+
+/** A Postgres type in the product's terms; enums, domains over text and the like read as text. */
+export function kindOfPostgresType(oid: number, typeName: string): ColumnKind {
+  const known = KINDS.get(oid);
+  if (known) return known;
+  if (typeName.endsWith('[]')) return 'array';
+  // Enums, citext, domains and other user types: their text form identifies them like text.
+  return 'text';
 }
 
-/** Why a column cannot serve as the cursor, or undefined when it can. */
-export function cursorColumnProblem(column: SourceColumn): string | undefined {
-  if (TIME_TYPES.has(column.typeOid)) return undefined;
-  return `cursor column '${column.name}' is of type ${column.typeName}; a cursor must be a date or timestamp column (its look-back is a duration)`;
+function oidOf(column: SourceColumn): number {
+  return typeof column.native === 'number' ? column.native : Number(column.native);
 }
 
 export function sourceExpression(source: SourceRef): RawBuilder<unknown> {
@@ -72,6 +70,7 @@ export function sourceExpression(source: SourceRef): RawBuilder<unknown> {
   // timeout, and reaches the server only in forms that carry one statement (see Warehouse).
   // The line breaks end a trailing `--` comment inside the parentheses, not after them.
   if (source.kind === 'query') return sql`(\n${sql.raw(normalizeSegmentSql(source.sql))}\n)`;
+  if (source.kind === 'files') throw new Error('a Postgres warehouse reads tables, views and queries; files are read by a warehouse of files');
   return sql.table(`${source.schema}.${source.name}`);
 }
 
@@ -91,7 +90,7 @@ function keyPart(part: SourceColumn): RawBuilder<unknown> {
   const ref = column(part.name);
   // ±infinity has no ISO form: its own text ('infinity') keeps it a key of its own.
   const finiteOr = (iso: RawBuilder<unknown>) => sql`case when pg_catalog.isfinite(${ref}) then ${iso} else ${ref}::text end`;
-  switch (part.typeOid) {
+  switch (oidOf(part)) {
     case OID.timestamptz:
       return finiteOr(sql`pg_catalog.to_char(${ref} at time zone 'UTC', ${sql.lit(ISO_MILLIS)})`);
     case OID.timestamp:
@@ -132,28 +131,12 @@ export function cursorText(cursor: SourceColumn): RawBuilder<unknown> {
   const ref = column(cursor.name);
   const iso = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
   const text =
-    cursor.typeOid === OID.timestamptz
+    oidOf(cursor) === OID.timestamptz
       ? sql`pg_catalog.to_char(${ref} at time zone 'UTC', ${sql.lit(iso)})`
-      : cursor.typeOid === OID.timestamp
+      : oidOf(cursor) === OID.timestamp
         ? sql`pg_catalog.to_char(${ref}, ${sql.lit(iso)})`
         : sql`pg_catalog.to_char(${ref}, ${sql.lit('YYYY-MM-DD"T00:00:00.000000Z"')})`;
   return sql`case when pg_catalog.isfinite(${ref}) then ${text} else ${ref}::text end`;
-}
-
-/** The parts of a row key, in primary-key order. */
-export function rowKeyParts(rowKey: string, keyLength: number): string[] {
-  if (keyLength === 1) return [rowKey];
-  let parts: unknown;
-  try {
-    parts = JSON.parse(rowKey) as unknown;
-  } catch {
-    // The key itself stays out of the message: it may be an email address.
-    parts = undefined;
-  }
-  if (!Array.isArray(parts) || parts.length !== keyLength || !parts.every((part) => typeof part === 'string')) {
-    throw new Error(`row key is not a JSON array of ${keyLength} texts`);
-  }
-  return parts;
 }
 
 /**
@@ -162,7 +145,7 @@ export function rowKeyParts(rowKey: string, keyLength: number): string[] {
  */
 export function keyLookupCondition(primaryKey: readonly SourceColumn[], keys: readonly string[]): RawBuilder<unknown> {
   const exact = sql`${rowKeyExpression(primaryKey)} = any(${[...keys]}::text[])`;
-  const indexable = primaryKey.map((part, index) => ({ part, index })).filter(({ part }) => EXACT_TEXT_TYPES.has(part.typeOid));
+  const indexable = primaryKey.map((part, index) => ({ part, index })).filter(({ part }) => EXACT_TEXT_TYPES.has(oidOf(part)));
   if (indexable.length === 0) return exact;
   const parts = keys.map((key) => rowKeyParts(key, primaryKey.length));
   if (indexable.length === 1 && primaryKey.length === 1) {
