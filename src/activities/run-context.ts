@@ -51,6 +51,8 @@ export function createRunContext(db: AppDb, warehouses: WarehouseLookup): RunCon
   const config = cachedPerRun(async (runId): Promise<RunConfig> => {
     const row = await db.selectFrom('app.runs').select(['config', 'workflow_id']).where('id', '=', runId).executeTakeFirst();
     if (!row) throw otherDeployment(`Run ${runId} is not in this worker's database`);
+    // Before anything else is used for it (its warehouse, say): the run must be the caller's.
+    refuseOtherWorkflow(runId, row.workflow_id);
     const parsed = parseConfigs(row.config.destination, row.config.activation);
     if (!parsed.ok) {
       throw misconfigured(`Run ${runId} has an invalid configuration snapshot: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
