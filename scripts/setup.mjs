@@ -144,3 +144,5 @@ function main() {
 }
 
 main();
+await import('./setup-mariadb.mjs');
+await import('./setup-duckdb.mjs');

@@ -12,18 +12,27 @@ export async function dryRunCommand(activationId: string, options: { sample: num
       return;
     }
     console.log(colors.bold(`Dry run of ${activationId}`) + colors.dim(' (nothing sent, nothing recorded)'));
+    const scanned = report.scanned;
+    const scannedNotes = [
+      `${scanned.distinctKeys} keys`,
+      scanned.duplicateKeys ? `${scanned.duplicateKeys} duplicate keys` : '',
+      scanned.nullKeys ? `${scanned.nullKeys} without a key` : '',
+      scanned.oversizedKeys ? `${scanned.oversizedKeys} with a key too long` : '',
+    ].filter(Boolean);
     printFields([
       ['scan', report.fullScan ? 'the whole segment' : `rows with a cursor at or after ${report.cursorSince ?? '?'} (and rows without one)`],
-      ['rows scanned', `${report.scanned.rows} (${report.scanned.distinctKeys} keys${report.scanned.duplicateKeys ? `, ${report.scanned.duplicateKeys} duplicate keys` : ''}${report.scanned.nullKeys ? `, ${report.scanned.nullKeys} without a key` : ''})`],
-      ['new rows', report.firstRunBaseline ? `${report.newRows} (first run under 'baseline': recorded, not invited)` : report.newRows],
-      ['fixed rejected rows', report.reconsideredRows],
+      ['rows scanned', `${scanned.rows} (${scannedNotes.join(', ')})`],
+      ['new rows', report.newRows],
+      ...(report.firstRunBaseline ? [['recorded as baseline (first run, not invited)', report.baselineRows] as [string, number]] : []),
+      ['fixed rejected rows (included in new rows)', report.reconsideredRows],
       ['already sent', report.alreadySent],
       ['retried from earlier runs', report.retriedRows],
+      ['abandoned (past maxRunsForFailedRows)', report.abandonedRows],
     ]);
     const { sample } = report;
     console.log('');
     console.log(
-      colors.bold(`Sample: ${sample.size} new row(s) built`) +
+      colors.bold(`Sample: ${sample.size} row(s) the run would build`) +
         `: ${colors.green(`${sample.valid} would be sent`)}, ${sample.rejected > 0 ? colors.red(`${sample.rejected} rejected`) : '0 rejected'}`,
     );
     if (sample.rejectionsByReason.length > 0) {
