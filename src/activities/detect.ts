@@ -31,7 +31,7 @@ export function createDetectActivity(deps: ActivityDeps, context: RunContext) {
     try {
       const shape = await context.shape(input.runId);
       const range = scanRangeFor(config.activation, { fullScan: run.full_scan, watermark: run.watermark_before });
-      const session = await ScanSession.open(deps.appPool, config.source, shape, range, config.limits, {
+      const session = await ScanSession.open({ pool: deps.appPool, db: deps.db }, config.source, shape, range, config.limits, {
         ...(deps.scanLimits ? { scanLimits: deps.scanLimits } : {}),
         onProgress: heartbeats.onProgress,
       });

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type pg from 'pg';
-import { compile } from '../db/compile.ts';
+import type { AppDb } from '../db/database.ts';
 import { ReadStopped } from '../source/errors.ts';
 import type { ReadLimits, ReadProgress, ScanRange, SegmentSource, SourceShape } from '../source/types.ts';
 import { MAX_ROW_KEY_BYTES } from '../domain/run-summary.ts';
@@ -53,6 +53,8 @@ export class ScanSession {
 
   private constructor(
     readonly client: pg.PoolClient,
+    /** compiles the session's SQL in the app database's dialect (the session's connection is its pool's, driven directly) */
+    private readonly db: AppDb,
     private readonly source: SegmentSource,
     private readonly shape: SourceShape,
     private readonly range: ScanRange,
@@ -62,14 +64,14 @@ export class ScanSession {
   ) {}
 
   static async open(
-    pool: pg.Pool,
+    app: { pool: pg.Pool; db: AppDb },
     source: SegmentSource,
     shape: SourceShape,
     range: ScanRange,
     limits: ReadLimits,
     options: { scanLimits?: ScanLimits; onProgress?: (progress: ReadProgress) => void } = {},
   ): Promise<ScanSession> {
-    const session = new ScanSession(await pool.connect(), source, shape, range, limits, options.scanLimits ?? DEFAULT_SCAN_LIMITS, options.onProgress);
+    const session = new ScanSession(await app.pool.connect(), app.db, source, shape, range, limits, options.scanLimits ?? DEFAULT_SCAN_LIMITS, options.onProgress);
     await session.limitTempFiles();
     return session;
   }
@@ -93,14 +95,14 @@ export class ScanSession {
   }
 
   async query<Row>(raw: RawBuilder<Row>): Promise<Row[]> {
-    const compiled = compile(raw);
+    const compiled = raw.compile(this.db);
     const result = await this.client.query({ text: compiled.sql, values: [...compiled.parameters] });
     return result.rows as Row[];
   }
 
   /** Runs a statement for its effect; returns how many rows it touched. */
   async execute(raw: RawBuilder<unknown>): Promise<number> {
-    const compiled = compile(raw);
+    const compiled = raw.compile(this.db);
     const result = await this.client.query({ text: compiled.sql, values: [...compiled.parameters] });
     return result.rowCount ?? 0;
   }

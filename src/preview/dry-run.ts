@@ -60,7 +60,7 @@ export async function dryRun(deps: PreviewDeps & { appPool: pg.Pool }, activatio
   const range = scanRangeFor(activation, { fullScan: needsFullScan(stored, facts.last_full_scan_at, new Date()), watermark: stored.watermark });
   const earlier = await countEarlierRows(deps.db, activation);
 
-  const session = await ScanSession.open(deps.appPool, source, shape, range, limits, deps.scanLimits ? { scanLimits: deps.scanLimits } : {});
+  const session = await ScanSession.open({ pool: deps.appPool, db: deps.db }, source, shape, range, limits, deps.scanLimits ? { scanLimits: deps.scanLimits } : {});
   try {
     let stats, diff, newKeys, changed;
     try {
