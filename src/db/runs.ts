@@ -50,7 +50,16 @@ export function recordDetection(runId: number, found: DetectResult, maxCursor: s
  * half-way must not leave the rest of the backlog to be invited under the `baseline` policy.
  */
 export async function isFirstRun(db: AppDb, activationId: string): Promise<boolean> {
-  const succeeded = await db.selectFrom('app.runs').select('id').where('activation_id', '=', activationId).where('status', '=', 'succeeded').limit(1).executeTakeFirst();
+  // A row sent by `cli test-row --send` is a run of its own that scanned nothing: it does not make
+  // the next scan a later one (under `baseline`, that would invite the whole existing segment).
+  const succeeded = await db
+    .selectFrom('app.runs')
+    .select('id')
+    .where('activation_id', '=', activationId)
+    .where('status', '=', 'succeeded')
+    .where('workflow_id', 'not like', `${CLI_RUN_PREFIX}%`)
+    .limit(1)
+    .executeTakeFirst();
   return succeeded === undefined;
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveActivation, saveDestination } from '../../src/db/config-store.ts';
 import type { ActivationConfigInput } from '../../src/domain/index.ts';
+import { testRow } from '../../src/preview/test-row.ts';
 import {
   FAST_PACING,
   ORDER_MAPPING,
@@ -182,6 +183,17 @@ describe('what a run considers new', () => {
     expect(sorted(acceptedReferences(ctx, 'BL'))).toEqual(['BL-008', 'BL-009']);
     const ledger = await ledgerByKey(ctx, 'baseline-orders');
     expect([...ledger].filter(([, entry]) => entry.status === 'baseline').map(([key]) => key)).toHaveLength(7);
+  });
+
+  it("under firstRunPolicy 'baseline', a row sent first by `test-row --send` does not make the first scan a later one", async () => {
+    await createOrdersTable(ctx, 'baseline_tested', Array.from({ length: 5 }, (_, index) => segmentRow('BT', index + 1)));
+    await activate('baseline-tested', table('baseline_tested'), { firstRunPolicy: 'baseline' });
+    const tried = await testRow({ ...ctx.activityDeps(), env: ctx.workerEnv }, 'baseline-tested', 'BT-002', { send: true });
+    expect(tried.sent).toBeDefined();
+    const first = await runToEnd(ctx, 'baseline-tested');
+    // The existing rows are a baseline still: none but the one tried is invited.
+    expect(first).toMatchObject({ status: 'succeeded', baselineRows: 4, newRows: 0, sent: 0 });
+    expect(acceptedReferences(ctx, 'BT')).toEqual(['BT-002']);
   });
 
   it("under firstRunPolicy 'baseline' sends rows that arrive after a first run over an empty segment", async () => {
