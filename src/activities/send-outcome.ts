@@ -58,6 +58,8 @@ export interface SendDecision {
   metric: InvitationOutcome | null;
   /** how the activity ends, unless the circuit breaker trips */
   result: SendResult;
+  /** no row was taken, but the failure counts towards the run's circuit breaker */
+  runDown?: boolean;
   /**
    * Set when this failure counts towards the run's circuit breaker: when the count the ledger
    * write returns has reached `limit`, the run stops instead (see resultAfterRecording).
@@ -71,9 +73,21 @@ export interface SendDecision {
  */
 export function decideSendOutcome(outcome: StepOutcome, context: DecisionContext): SendDecision {
   switch (outcome.step) {
-    case 'authenticate':
-      // Nothing was sent: the ledger row keeps its state; only the run's reaction differs.
-      return { ledger: null, metric: null, result: isTrustpilotError(outcome.failure) ? retryOrStop(outcome.failure, context) : rethrow(outcome.failure) };
+    case 'authenticate': {
+      // Nothing was sent: the ledger row keeps its state; only the run's reaction differs. A token
+      // endpoint that is down counts towards the circuit breaker as a failed call does.
+      const { failure } = outcome;
+      if (!isTrustpilotError(failure)) return { ledger: null, metric: null, result: rethrow(failure) };
+      const down = healthOf(failure) === 'down';
+      return {
+        ledger: null,
+        metric: null,
+        result: retryOrStop(failure, context),
+        ...(down
+          ? { runDown: true, breaker: { limit: context.breakerLimit, stop: { kind: 'stop', failure: 'unavailable', message: `${breakerReason(context)}; the last: ${failure.message}` } } }
+          : {}),
+      };
+    }
     case 'take':
       return { ledger: null, metric: null, result: afterRefusedTake(outcome.taken, context) };
     case 'call':

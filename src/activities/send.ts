@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { CredentialsError, resolveCredentials } from '../trustpilot/credentials.ts';
-import { recordFailure, recordSent, takeForSending, type Taken } from '../db/ledger-sending.ts';
+import { recordFailure, recordRunDown, recordSent, takeForSending, type Taken } from '../db/ledger-sending.ts';
 import { pacingKey } from '../db/pacing.ts';
 import type { InvitationRequest } from '../domain/index.ts';
 import { createTrustpilotClient, type TrustpilotClient, type TrustpilotCredentials } from '../trustpilot/index.ts';
@@ -102,7 +102,8 @@ export function createSendActivity(deps: ActivityDeps, context: RunContext) {
       return 0;
     }
     if (metric) countInvitation(run.activationId, metric);
-    return ledger ? await recordFailure(deps.appPool, input, ledger) : 0;
+    if (ledger) return await recordFailure(deps.appPool, input, ledger);
+    return decision.runDown ? await recordRunDown(deps.appPool, input.runId) : 0;
   }
 
   async function send(input: SendInvitationInput, activity: Context): Promise<SendOutcome> {

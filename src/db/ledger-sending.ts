@@ -176,3 +176,17 @@ export async function recordFailure(pool: pg.Pool, target: { runId: number; entr
   });
   return result.rows[0]?.in_a_row ?? 0;
 }
+
+/**
+ * Trustpilot failed before any row was taken (its token endpoint is down): the failure counts
+ * towards the run's circuit breaker all the same, so a run against a Trustpilot that is down ends
+ * after a few calls whichever endpoint fails. Returns the run's failures in a row.
+ */
+export async function recordRunDown(pool: pg.Pool, runId: number): Promise<number> {
+  const result = await pool.query<{ in_a_row: number }>({
+    name: 'run-record-down',
+    text: 'update app.runs set transient_failures_in_a_row = transient_failures_in_a_row + 1 where id = $1 returning transient_failures_in_a_row as in_a_row',
+    values: [runId],
+  });
+  return result.rows[0]?.in_a_row ?? 0;
+}

@@ -65,7 +65,7 @@ describe('what a send does with each answer', () => {
     ['call cancelled (run stopped, activity timed out)', call(cancelled), { ledger: 'failed interrupted in-doubt health:unknown', metric: null, result: 'rethrow', breaker: false }],
     ['call ended by an error that is not an answer', call(new TypeError('x')), { ledger: 'failed interrupted in-doubt health:unknown', metric: null, result: 'rethrow', breaker: false }],
     ['token refused (401 from the token endpoint)', { step: 'authenticate', failure: classifyResponse(401, new Headers(), '', { tokenEndpoint: true }) }, { ledger: null, metric: null, result: 'stop misconfigured', breaker: false }],
-    ['token endpoint down (503)', { step: 'authenticate', failure: classifyResponse(503, new Headers(), '', { tokenEndpoint: true }) }, { ledger: null, metric: null, result: `retry after ${BACKOFF} ms`, breaker: false }],
+    ['token endpoint down (503)', { step: 'authenticate', failure: classifyResponse(503, new Headers(), '', { tokenEndpoint: true }) }, { ledger: null, metric: null, result: `retry after ${BACKOFF} ms`, breaker: true }],
     ['token request cancelled', { step: 'authenticate', failure: cancelled }, { ledger: null, metric: null, result: 'rethrow', breaker: false }],
     ['row already sent (a retried or replayed attempt)', { step: 'take', taken: 'already_sent' }, { ledger: null, metric: null, result: 'return already_sent', breaker: false }],
     ['row no longer sendable (run over, activation deleted)', { step: 'take', taken: 'not_sendable' }, { ledger: null, metric: null, result: 'return not_sendable', breaker: false }],
