@@ -21,6 +21,14 @@ COPY src ./src
 # Fails on type errors, and when the production entry points import a devDependency.
 RUN npm run build
 
+# ---- DuckDB's httpfs extension (s3:// and gs:// files warehouses), from its signed PyPI wheel ------
+# The worker never downloads an extension: it loads this file (DUCKDB_EXTENSION_DIRECTORY below).
+# The wheel's version matches @duckdb/node-api 1.4.4 (package.json, scripts/setup-duckdb.mjs).
+FROM python:3.12-slim-bookworm AS duckdb-extensions
+RUN pip download --no-deps --only-binary=:all: --disable-pip-version-check -d /wheel duckdb-ext-httpfs==1.4.4.20260205 \
+ && python -m zipfile -e /wheel/duckdb_ext_httpfs-*.whl /wheel/unpacked \
+ && mv /wheel/unpacked/duckdb_ext/extensions /duckdb-extensions
+
 # ---- runtime: production dependencies and dist/ only ---------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 # METRICS_BIND_ADDRESS: the worker's default, 127.0.0.1:9464, is unreachable from outside the
@@ -28,13 +36,15 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     TZ=UTC \
     MALLOC_ARENA_MAX=2 \
-    METRICS_BIND_ADDRESS=0.0.0.0:9464
+    METRICS_BIND_ADDRESS=0.0.0.0:9464 \
+    DUCKDB_EXTENSION_DIRECTORY=/app/duckdb-extensions
 WORKDIR /app
 # package.json also makes dist/*.js ES modules ("type": "module").
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+COPY --from=duckdb-extensions /duckdb-extensions ./duckdb-extensions
 # The image's `node` user, numerically (Kubernetes' runAsNonRoot can only verify a numeric user).
 # Code and dependencies stay root-owned and read-only to the process; it writes nothing to disk.
 USER 1000:1000

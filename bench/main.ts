@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every performance figure beside its baseline, measured in the same run on
  * the same servers (the machine is shared and noisy, so only same-minute ratios mean anything).
- *   npm run bench -- --quick      under 3 minutes: 100k-row detection, 2,000-row send, a short pacing check, CLI latency
+ *   npm run bench -- --quick      under 3 minutes: 100k-row detection, 1M-row files detection, 2,000-row send, a short pacing check, CLI latency
  *   npm run bench                 adds 1M-row detection, the 1k / 5k / 20k sending table and longer pacing checks
  *   npm run bench -- --json       one JSON object: { "figures": [ { name, product, baseline, ratio, unit } ] }
  * Ports: Postgres and the Temporal dev server get free ports picked just before they bind; the
@@ -15,6 +15,7 @@ import Table from 'cli-table3';
 import { installTelemetry } from '../src/runtime/telemetry.ts';
 import { startEnvironment } from './environment.ts';
 import { cliFigures, detectionFigures, pacingFigure, sendingFigures, type Figure } from './figures.ts';
+import { filesDetectionFigures } from './files.ts';
 
 const options = new Command()
   .name('bench')
@@ -57,6 +58,9 @@ const figures: Figure[] = [];
 try {
   log(`machine: ${machine()}`);
   figures.push(...(await detectionFigures(env, 100_000, 3, log)));
+  // A files warehouse (DuckDB over an export's part files), 1M rows in the quick set too.
+  figures.push(...(await filesDetectionFigures(env, 1_000_000, 'parquet', options.quick ? 1 : 3, log)));
+  figures.push(...(await filesDetectionFigures(env, 1_000_000, 'csv', 1, log)));
   figures.push(...(await sendingFigures(env, 2_000, 50, options.quick ? 2 : 3, log)));
   // 20 calls a second, over a 10-second window (a 1-second window would be dominated by the 250 ms minimum headroom).
   figures.push(await pacingFigure(env, 200, 10, options.quick ? 20 : 400, log));

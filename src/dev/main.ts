@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       {
         DATABASE_URL: env.DATABASE_URL ?? '',
         WAREHOUSE_DATABASE_URL: env.WAREHOUSE_DATABASE_URL ?? '',
+        WAREHOUSE_EXPORTS_URL: process.env.WAREHOUSE_EXPORTS_URL ?? '',
         TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? '',
         TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
         TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE,

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEV_DATA_DIR } from '../config/dev-discovery.ts';
 import { readEnv, type AppEnv } from '../config/env.ts';
 import { saveActivation, saveDestination } from '../db/config-store.ts';
@@ -14,6 +15,7 @@ import {
   DEV_NAMESPACE,
   DEV_TASK_QUEUE,
   EMBEDDED_POSTGRES_PORT,
+  EXPORTS_WAREHOUSE_DIR,
   FAKE_TRUSTPILOT_PORT,
   READER,
   TEMPORAL_PORT,
@@ -69,6 +71,8 @@ export async function startPieces(cleanups: Cleanup[], stopping: AbortSignal): P
   const settings = {
     DATABASE_URL: postgres.url,
     WAREHOUSE_DATABASE_URL: databaseUrl(postgres.adminUrl, WAREHOUSE_DATABASE, READER),
+    // A files warehouse beside the database one: the sample exports of examples/ (examples/shop-orders-csv.json reads them).
+    WAREHOUSE_EXPORTS_URL: pathToFileURL(EXPORTS_WAREHOUSE_DIR).href,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: DEV_NAMESPACE,
     TEMPORAL_TASK_QUEUE: DEV_TASK_QUEUE,

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /** What dev mode runs with: its fixed ports, names, the reader role, and the demo's pace. */
 
 export const EMBEDDED_POSTGRES_PORT = 54329;
@@ -14,6 +16,8 @@ export const APP_DATABASE = 'trustpilot_invitations';
 export const WAREHOUSE_DATABASE = 'warehouse';
 /** The least-privilege role segments are read as; a dev-only password, on a server that listens on localhost only. */
 export const READER = { user: 'trustpilot_dev_reader', password: 'trustpilot_dev_reader' };
+/** The files warehouse `exports` of dev mode: the checkout's examples/exports (from src/dev or dist/dev alike). */
+export const EXPORTS_WAREHOUSE_DIR = resolve(import.meta.dirname, '..', '..', 'examples', 'exports');
 export const NEW_ORDERS_EVERY_MS = 20_000;
 // Trustpilot allows 833 calls per 5 minutes; the demo's fake allows more so a first run of
 // a few hundred orders takes seconds, not minutes. Pacing works the same at any rate.

@@ -315,7 +315,7 @@ describe('the command line, as a process', () => {
     expect(dryRun.stdout).toMatch(/^scan +the whole segment$/m);
     expect(dryRun.stdout).toMatch(/^rows scanned +5 \(5 keys\)$/m);
     expect(dryRun.stdout).toMatch(/^new rows +5$/m);
-    expect(dryRun.stdout).toMatch(/^Sample: 5 new row\(s\) built: 4 would be sent, 1 rejected$/m);
+    expect(dryRun.stdout).toMatch(/^Sample: 5 row\(s\) the run would build: 4 would be sent, 1 rejected$/m);
     expect(dryRun.stdout).toMatch(/^│ 1 +│ .*consumerEmail.* +│$/m);
     // Three examples, names and emails reduced to their first letters.
     expect(dryRun.stdout.match(/^row CO-00\d:$/gm)).toEqual(['row CO-001:', 'row CO-002:', 'row CO-003:']);

@@ -7,6 +7,8 @@ import { embeddedPostgresMajor, ensureReaderRole, startScratchPostgres } from '.
 import { startDevTemporalServer } from '../../src/dev/temporal-server.ts';
 import { workflowsPath } from '../../src/runtime/worker.ts';
 import { installTelemetry } from '../../src/runtime/telemetry.ts';
+import { startMariaDb } from './mariadb-server.ts';
+import { startMotoServer } from './moto-server.ts';
 
 /** A Postgres server the boundary tests run on. */
 export interface BoundaryServer {
@@ -27,6 +29,10 @@ declare module 'vitest' {
     temporalAddress: string;
     workflowCode: string;
     continueAsNewThreshold: number;
+    /** the MariaDB server of the MySQL engine's tests, or why none could start (those tests then fail, saying so) */
+    mariaDb: { adminUrl: string; version: string } | { unavailable: string };
+    /** the S3-compatible server (moto) of the files engine's tests, or why none could start (those tests then fail, saying so) */
+    s3: { endpoint: string } | { unavailable: string };
   }
 }
 
@@ -92,6 +98,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   // Its failure is reported where it is awaited, not as an unhandled rejection meanwhile.
   oldestPostgres.catch(() => undefined);
+  const mariaDb = startMariaDb().then((server) => {
+    stops.push(() => server.stop());
+    return { adminUrl: server.adminUrl, version: server.version };
+  }, (error: unknown) => ({ unavailable: error instanceof Error ? error.message : String(error) }));
+  const s3 = startMotoServer().then((server) => {
+    stops.push(() => server.stop());
+    return { endpoint: server.endpoint };
+  }, (error: unknown) => ({ unavailable: error instanceof Error ? error.message : String(error) }));
   try {
     let postgresAdminUrl = process.env.DATABASE_URL;
     if (!postgresAdminUrl) {
@@ -122,9 +136,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('temporalAddress', temporal.address);
     project.provide('workflowCode', bundle.code);
     project.provide('continueAsNewThreshold', CONTINUE_AS_NEW_THRESHOLD);
+    project.provide('mariaDb', await mariaDb);
+    project.provide('s3', await s3);
   } catch (error) {
     // Nothing started may outlive a failed setup: its teardown is never called.
     await oldestPostgres.catch(() => undefined);
+    await mariaDb;
+    await s3;
     await stopAll();
     throw error;
   }
