@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_PACING, acceptedReferences, createTestContext, historyText, ledgerByKey, runToEnd, saveServiceActivation, type TestContext } from './harness.ts';
+import { FAST_PACING, acceptedReferences, createTestContext, historyText, ledgerByKey, orderActivation, runCli, runToEnd, saveServiceActivation, serviceDestination, type TestContext } from './harness.ts';
+import { workerEnvFor } from './processes.ts';
 import { createBucket, ordersSelect, s3WarehouseEnv, scratchRoot, writeWithDuckDb } from './files-fixtures.ts';
 
 /**
@@ -126,5 +127,17 @@ describe('activations over files', () => {
     expect(gone).toMatchObject({ status: 'failed', failureKind: 'misconfigured', sent: 0 });
     expect(gone.error).toMatch(/no \.csv file at or under 'orders'/);
     expect((await ledgerByKey(ctx, 'files-once')).size).toBe(5);
+  });
+
+  it('reader-sql for activations over files prints the folder setup of their warehouse, and no database role they do not need', async () => {
+    local.write('grants/part-0.csv', CSV_HEADER + csvRow('FG', 1, '2026-01-01 10:00:00'));
+    const activation = { ...orderActivation('files-grants', 'grants-dest', files('grants')), mapping: { consumerEmail: 'customer_email', consumerName: 'customer_name', referenceNumber: 'order_id' } };
+    const file = local.write('config/reader-sql.json', JSON.stringify({ destinations: [serviceDestination('grants-dest')], activations: [activation] }));
+    const printed = await runCli(['reader-sql', file], workerEnvFor(ctx, { WAREHOUSE_EXPORTS_URL: local.url }));
+    expect(printed.code, printed.stdout + printed.stderr).toBe(0);
+    expect(printed.stdout).toMatch(/^-- warehouse 'exports' \(files\), read by files-grants:/);
+    expect(printed.stdout).toContain(`WAREHOUSE_EXPORTS_URL=${local.url}`);
+    expect(printed.stdout).toContain(':ro');
+    expect(printed.stdout).not.toContain('CREATE ROLE');
   });
 });

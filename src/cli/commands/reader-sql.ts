@@ -30,8 +30,16 @@ async function activationsOfFiles(paths: string[], db: AppDb | undefined): Promi
   return [...checked.activations.values()].map(({ config }) => ({ id: config.id, source: sourceRefOf(config), warehouse: warehouseOf(config) }));
 }
 
+interface OtherWarehouseSetup {
+  warehouse: string;
+  engine: string | null;
+  activations: string[];
+  /** the engine's setup, or null when the warehouse is not configured in this environment */
+  setup: string | null;
+}
+
 /** The setup of the readers of warehouses other than the default one (each engine prints its own). */
-function otherWarehouses(activations: readonly WarehouseActivation[], warehouses: Warehouses | undefined, options: ReaderSqlOptions): string[] {
+function otherWarehouses(activations: readonly WarehouseActivation[], warehouses: Warehouses | undefined, options: ReaderSqlOptions): OtherWarehouseSetup[] {
   const names = [...new Set(activations.map((activation) => activation.warehouse))].filter((name) => name !== 'default');
   return names.map((name) => {
     let source: SegmentSource | undefined;
@@ -41,10 +49,20 @@ function otherWarehouses(activations: readonly WarehouseActivation[], warehouses
       source = undefined;
     }
     const mine = activations.filter((activation) => activation.warehouse === name);
-    if (!source) return `-- warehouse '${name}' (${mine.map((activation) => activation.id).join(', ')}): not configured here (WAREHOUSE_${name.toUpperCase()}_URL); run reader-sql where it is`;
-    const text = source.setupSql({ sources: mine, ...(options.perActivation ? { perActivation: true } : {}), ...(options.role === undefined ? {} : { role: options.role }) });
-    return `-- warehouse '${name}' (${source.engine}), read by ${mine.map((activation) => activation.id).join(', ')}:\n${text}`;
+    const ids = mine.map((activation) => activation.id);
+    if (!source) return { warehouse: name, engine: null, activations: ids, setup: null };
+    const setup = source.setupSql({ sources: mine, ...(options.perActivation ? { perActivation: true } : {}), ...(options.role === undefined ? {} : { role: options.role }) });
+    return { warehouse: name, engine: source.engine, activations: ids, setup };
   });
+}
+
+function printOther(other: OtherWarehouseSetup, first: boolean): void {
+  const ids = other.activations.join(', ');
+  const text =
+    other.setup === null
+      ? `-- warehouse '${other.warehouse}' (${ids}): not configured here (WAREHOUSE_${other.warehouse.toUpperCase()}_URL); run reader-sql where it is`
+      : `-- warehouse '${other.warehouse}' (${other.engine ?? ''}), read by ${ids}:\n${other.setup}`;
+  console.log(first ? text : `\n${text}`);
 }
 
 /**
@@ -55,7 +73,7 @@ export async function readerSqlCommand(paths: string[], options: ReaderSqlOption
   const { env } = cliEnv();
   let all: WarehouseActivation[] = [];
   let database = options.database;
-  let others: string[] = [];
+  let others: OtherWarehouseSetup[] = [];
   if (env.DATABASE_URL) {
     await withServices(async (services) => {
       all =
@@ -71,6 +89,8 @@ export async function readerSqlCommand(paths: string[], options: ReaderSqlOption
   }
   // The default warehouse is printed as it always was; the others after it, each by its engine.
   const activations = all.filter((activation) => activation.warehouse === 'default');
+  // Activations that all read other warehouses need no Postgres role: only their engines' setup is printed.
+  const showDefault = activations.length > 0 || all.length === 0;
   const warehouse = database ?? '<warehouse database>';
   // Without a configured default warehouse, its setup is a Postgres one (the default engine).
   const configured = warehouseConfigsFrom(process.env, env.DATABASE_URL);
@@ -89,22 +109,27 @@ export async function readerSqlCommand(paths: string[], options: ReaderSqlOption
       printJson({
         database: database ?? null,
         roles: activations.map((activation) => ({ activation: activation.id, role: activationRoleName(activation.id, prefix) })),
-        sql: text.split('\n').map((line) => line.trim()),
+        sql: showDefault ? text.split('\n').map((line) => line.trim()) : [],
+        warehouses: others,
       });
       return;
     }
-    console.log('-- Run as an administrator of the warehouse database; each activation is then read as a role of its own.');
-    console.log(text);
-    for (const other of others) console.log(`\n${other}`);
+    if (showDefault) {
+      console.log('-- Run as an administrator of the warehouse database; each activation is then read as a role of its own.');
+      console.log(text);
+    }
+    others.forEach((other, index) => printOther(other, !showDefault && index === 0));
     return;
   }
   const role = options.role ?? DEFAULT_READER_ROLE;
   const text = setupOf({ role });
   if (options.json) {
-    printJson({ role, database: database ?? null, sql: text.split('\n').map((line) => line.trim()) });
+    printJson({ role, database: database ?? null, sql: showDefault ? text.split('\n').map((line) => line.trim()) : [], warehouses: others });
     return;
   }
-  console.log(`-- Run as an administrator of the warehouse database; segments are then read as ${role}.`);
-  console.log(text);
-  for (const other of others) console.log(`\n${other}`);
+  if (showDefault) {
+    console.log(`-- Run as an administrator of the warehouse database; segments are then read as ${role}.`);
+    console.log(text);
+  }
+  others.forEach((other, index) => printOther(other, !showDefault && index === 0));
 }
