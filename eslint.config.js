@@ -125,6 +125,29 @@ export default tseslint.config(
     },
   },
   {
+    // Each engine's folder loads its own driver only.
+    files: ['src/source/files/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['pg', 'pg-copy-streams', 'mysql2', 'mysql2/promise'].map((name) => ({ name, message: 'The files engine reads through DuckDB only; other engines\' drivers stay in their folders.' })),
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/source/mysql/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['pg', 'pg-copy-streams', '@duckdb/node-api'].map((name) => ({ name, message: 'The MySQL engine reads through mysql2 only; other engines\' drivers stay in their folders.' })),
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed deterministically inside Temporal's sandbox:
     // no Node builtins, no I/O libraries, no runtime validation libraries.
     files: ['src/workflows/**/*.ts'],
