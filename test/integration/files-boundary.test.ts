@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/source/errors.ts';
 import { createFilesSource } from '../../src/source/files/index.ts';
@@ -133,6 +133,36 @@ describe('the files engine boundary', () => {
     expect(error?.message).toMatch(/system folders/);
     const missing = createFilesSource('gone', `${local.url}/not-there`, { env: {}, variable: 'WAREHOUSE_GONE_URL' });
     await expect(missing.checkAccess()).rejects.toThrow(/WAREHOUSE_GONE_URL/);
+  });
+
+  it('a symbolic link under the root that leads outside it, or a root that is a link to /, is refused before any read', async () => {
+    const linked = scratchRoot('links');
+    try {
+      await writeWithDuckDb(ordersSelect('OL', 2), `${linked.root}/exports/orders.parquet`);
+      const source = createFilesSource('links', linked.url, { env: {}, variable: 'WAREHOUSE_LINKS_URL' });
+      const read = (files: SegmentSource, sql: string) =>
+        files.describe({ kind: 'query', sql }, LIMITS).then(
+          () => 'ran',
+          (failure: unknown) => files.describeError(failure, { subject: 'segment' }).message,
+        );
+      expect(await read(source, `select * from read_parquet('exports/orders.parquet')`)).toBe('ran');
+      // A link that stays inside the root is an ordinary file.
+      symlinkSync(`${linked.root}/exports/orders.parquet`, `${linked.root}/exports/latest.parquet`);
+      expect(await read(source, `select * from read_parquet('exports/latest.parquet')`)).toBe('ran');
+      mkdirSync(`${linked.root}/deep/er`, { recursive: true });
+      symlinkSync(`${outside.root}/secret.csv`, `${linked.root}/deep/er/people.csv`);
+      const refused = await read(source, `select * from read_csv('exports/../deep/er/people.csv')`);
+      expect(refused).toMatch(/symbolic links that lead outside it \(deep\/er\/people\.csv\)/);
+      expect(refused).not.toContain('Secretname');
+      // Even a query that does not name the link: the root as a whole reaches outside.
+      expect(await read(source, `select * from read_parquet('exports/orders.parquet')`)).toMatch(/symbolic links/);
+      rmSync(`${linked.root}/deep`, { recursive: true });
+      symlinkSync('/', `${linked.root}/everything`);
+      const wide = createFilesSource('wide', `${linked.url}/everything`, { env: {}, variable: 'WAREHOUSE_WIDE_URL' });
+      expect(await read(wide, `select * from read_csv('etc/passwd')`)).toMatch(/holds system folders .* is a link to \//);
+    } finally {
+      linked.remove();
+    }
   });
 
   it('in object storage, reads only under the prefix: another prefix or bucket is refused, credentials never shown', async () => {

@@ -1,5 +1,6 @@
 import { constants, existsSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, opendir, realpath, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { AccessRefused, ReadStopped } from '../errors.ts';
 import type { AccessReport, ActivationSource } from '../types.ts';
 import { extensionDirectory } from './instance.ts';
@@ -42,17 +43,60 @@ export function rootProblems(root: FilesRoot, ownFolders: readonly string[]): st
   return problems;
 }
 
+/** Entries looked at for links leaving the root before a read; a larger export is checked this far. */
+const LINK_WALK_LIMIT = 100_000;
+
+/**
+ * DuckDB confines reads to the root by path, and follows symbolic links: a link under the root that
+ * leads outside it (to /etc, to the product's checkout) would be read. Such a link, or a root that is
+ * itself a link to a folder it must not be, is refused before the read.
+ */
+async function linksLeavingRoot(folder: string, realRoot: string): Promise<string[]> {
+  const leaving: string[] = [];
+  const pending = [folder];
+  let seen = 0;
+  while (pending.length > 0 && seen < LINK_WALK_LIMIT && leaving.length < 3) {
+    const current = pending.pop() as string;
+    let dir;
+    try {
+      dir = await opendir(current);
+    } catch {
+      continue;
+    }
+    for await (const entry of dir) {
+      seen += 1;
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) pending.push(path);
+      else if (entry.isSymbolicLink()) {
+        const target = await realpath(path).catch(() => undefined);
+        if (target !== undefined && !isInside(target, realRoot)) leaving.push(relative(folder, path));
+      }
+      if (seen >= LINK_WALK_LIMIT) break;
+    }
+  }
+  return leaving;
+}
+
 /** Checked before every read of a local root: it exists, can be read, and reaches no more than it should. */
 export async function guardRoot(root: FilesRoot, variable: string, ownFolders: readonly string[]): Promise<void> {
   if (root.kind !== 'local') return;
+  const refuse = (problems: string[]) => new AccessRefused(problems.join('; '), problems, `${problems.join('; ')}; point ${variable} at a folder that holds only the exports segments read`);
   const problems = rootProblems(root, ownFolders);
-  if (problems.length > 0) throw new AccessRefused(problems.join('; '), problems, `${problems.join('; ')}; point ${variable} at a folder that holds only the exports segments read`);
+  if (problems.length > 0) throw refuse(problems);
+  let realRoot: string;
   try {
     const info = await stat(root.uri);
     if (!info.isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     await access(root.uri, constants.R_OK | constants.X_OK);
+    realRoot = await realpath(root.uri);
   } catch (error) {
     throw new RootUnreadable(root.uri, variable, (error as NodeJS.ErrnoException).code ?? 'unreadable');
+  }
+  const resolved = rootProblems({ ...root, uri: `${realRoot.replace(/\/$/, '')}/` }, ownFolders);
+  if (resolved.length > 0) throw refuse(resolved.map((problem) => `${problem} (${root.uri} is a link to ${realRoot})`));
+  const leaving = await linksLeavingRoot(root.uri, realRoot);
+  if (leaving.length > 0) {
+    throw refuse([`the root ${root.uri} holds symbolic links that lead outside it (${leaving.join(', ')}): segments could read what they point to`]);
   }
 }
 
