@@ -1,0 +1,145 @@
+import { sql } from 'kysely';
+import mysql from 'mysql2';
+import mysqlPromise from 'mysql2/promise';
+import { from as copyFrom } from 'pg-copy-streams';
+import { saveActivation, saveDestination } from '../src/db/config-store.ts';
+import { FAKE_DEFAULTS } from '../src/fake-trustpilot/server.ts';
+import { startMariaDb } from '../test/integration/mariadb-server.ts';
+import { createScenario, spawnProcess, WORKER_NODE_FLAGS, type BenchEnvironment, type Scenario, type WorkerProcess } from './environment.ts';
+import { median, type Figure } from './figures.ts';
+
+/**
+ * Detection over a MySQL warehouse (MariaDB, started as the tests start it): a run over a table of
+ * N rows whose every row is already sent, against what the diff minimally costs, measured in the
+ * same run: a streamed SELECT of the key column, as the same reader, into a session table of the
+ * app database, and one anti-join against the ledger.
+ */
+
+const READER = { user: 'bench_mysql_reader', password: 'bench-mysql-reader' };
+const DATABASE = 'bench_shop';
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+async function createOrders(adminUrl: string, rows: number): Promise<string> {
+  const url = new URL(adminUrl);
+  const admin = await mysqlPromise.createConnection({ host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+  try {
+    await admin.query(`CREATE DATABASE ${DATABASE} CHARACTER SET utf8mb4`);
+    await admin.query(`CREATE TABLE ${DATABASE}.orders (order_id VARCHAR(16) PRIMARY KEY, customer_name VARCHAR(64), customer_email VARCHAR(128), created_at DATETIME(6))`);
+    // MariaDB's sequence engine: the rows are made by the server, in one statement.
+    await admin.query(`INSERT INTO ${DATABASE}.orders
+      SELECT CONCAT('R-', LPAD(seq, 8, '0')), CONCAT('Customer ', seq), CONCAT('bench', seq, '@shop.example.com'), TIMESTAMP '2026-01-01 00:00:00' + INTERVAL seq SECOND
+        FROM ${DATABASE}.seq_1_to_${rows}`);
+    await admin.query(`CREATE USER ?@'%' IDENTIFIED BY ?`, [READER.user, READER.password]);
+    await admin.query(`GRANT SELECT ON ${DATABASE}.* TO ?@'%'`, [READER.user]);
+  } finally {
+    await admin.end();
+  }
+  return `mysql://${READER.user}:${READER.password}@127.0.0.1:${url.port}/${DATABASE}`;
+}
+
+/** The baseline: the key column streamed out of MySQL as the reader, COPYed into the app database, then one anti-join. */
+async function selectAndAntiJoin(scenario: Scenario, readerUrl: string): Promise<number> {
+  const started = performance.now();
+  const url = new URL(readerUrl);
+  const source = mysql.createConnection({ host: url.hostname, port: Number(url.port), user: READER.user, password: READER.password, database: DATABASE });
+  const app = await scenario.app.pool.connect();
+  try {
+    await app.query('create temp table baseline_keys (row_key text)');
+    const sink = app.query(copyFrom('copy baseline_keys from stdin'));
+    const rows = source.query({ sql: `SELECT order_id FROM orders`, rowsAsArray: true }).stream({ highWaterMark: 512 });
+    let text = '';
+    for await (const row of rows as AsyncIterable<unknown[]>) {
+      text += `${String(row[0])}\n`;
+      if (text.length >= 64 * 1024) {
+        if (!sink.write(text)) await new Promise((resolve) => sink.once('drain', resolve));
+        text = '';
+      }
+    }
+    if (text !== '') sink.write(text);
+    await new Promise<void>((resolve, reject) => sink.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await app.query(`select count(*) from baseline_keys k where not exists (select 1 from app.ledger l where l.activation_id = 'bench' and l.row_key = k.row_key)`);
+    const seconds = (performance.now() - started) / 1000;
+    await app.query('drop table baseline_keys');
+    return seconds;
+  } finally {
+    app.release();
+    source.destroy();
+  }
+}
+
+async function spawnMySqlWorker(env: BenchEnvironment, scenario: Scenario, readerUrl: string): Promise<WorkerProcess> {
+  return await spawnProcess(
+    [...WORKER_NODE_FLAGS, 'dist/worker.js'],
+    {
+      DATABASE_URL: scenario.url,
+      WAREHOUSE_DATABASE_URL: scenario.readerUrl,
+      WAREHOUSE_SHOP_URL: readerUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      TEMPORAL_TASK_QUEUE: scenario.taskQueue,
+      TRUSTPILOT_API_URL: env.fake.apiUrl,
+      TRUSTPILOT_INVITATIONS_API_URL: env.fake.invitationsApiUrl,
+      TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
+      TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
+      TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
+      METRICS_BIND_ADDRESS: 'off',
+      MALLOC_ARENA_MAX: '2',
+      LOG_LEVEL: 'info',
+      TEMPORAL_LOG_LEVEL: 'ERROR',
+    },
+    '"msg":"worker started"',
+  );
+}
+
+/** A run over a MySQL table of `rows` rows, all of them already sent: the cost of detecting nothing new. */
+export async function mysqlDetectionFigures(env: BenchEnvironment, rows: number, repeats: number, log: (line: string) => void): Promise<Figure[]> {
+  const server = await startMariaDb();
+  const scenario = await createScenario(env, `mysql${rows}`);
+  let worker: WorkerProcess | undefined;
+  try {
+    const readerUrl = await createOrders(server.adminUrl, rows);
+    await saveDestination(scenario.app.db, { id: 'bench', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: { calls: 1_000_000, perSeconds: 1 } });
+    await saveActivation(scenario.app.db, {
+      id: 'bench',
+      destinationId: 'bench',
+      source: { kind: 'table', warehouse: 'shop', schema: DATABASE, name: 'orders' },
+      primaryKey: 'order_id',
+      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
+      schedule: { every: '1d' },
+    });
+    await sql`insert into app.runs (activation_id, workflow_id, status, config, finished_at) values ('bench', 'bench-seed', 'succeeded', '{}', now())`.execute(scenario.app.db);
+    await sql`
+      insert into app.ledger (activation_id, row_key, status, fingerprint, first_run_id, last_run_id, sent_at)
+      select 'bench', 'R-' || lpad(n::text, 8, '0'), 'sent', null, 1, 1, now() from generate_series(1, ${rows}) n`.execute(scenario.app.db);
+    await sql`analyze app.ledger`.execute(scenario.app.db);
+    worker = await spawnMySqlWorker(env, scenario, readerUrl);
+    const products: number[] = [];
+    const baselines: number[] = [];
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      const baseline = await selectAndAntiJoin(scenario, readerUrl);
+      const started = performance.now();
+      const summary = await (await scenario.client.start('bench')).result();
+      const seconds = (performance.now() - started) / 1000;
+      if (summary.newRows !== 0 || summary.sourceRows !== rows) throw new Error(`unexpected detection result: ${JSON.stringify(summary)}`);
+      products.push(seconds);
+      baselines.push(baseline);
+      log(`  detect ${rows} rows (MySQL, ${server.version}): run ${seconds.toFixed(2)}s, streamed SELECT of the key + anti-join ${baseline.toFixed(2)}s`);
+    }
+    const label = rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
+    return [
+      {
+        name: `detect, MySQL (MariaDB): ${label}-row table, none new (min of ${repeats})`,
+        product: round(Math.min(...products)),
+        baseline: round(Math.min(...baselines)),
+        ratio: round(Math.min(...products) / Math.min(...baselines), 2),
+        unit: 's',
+        target: '≤ 3',
+        note: `median ${median(products).toFixed(2)}s vs ${median(baselines).toFixed(2)}s`,
+      },
+      { name: `worker peak RSS, detecting a ${label}-row MySQL table`, product: round(worker.peakRssMiB(), 0), baseline: null, ratio: null, unit: 'MiB', target: '< 250' },
+    ];
+  } finally {
+    await worker?.stop();
+    await scenario.close();
+    await server.stop();
+  }
+}
