@@ -128,9 +128,13 @@ describe('what the files engine reads', () => {
     local.write('csv/texty.csv', 'order_id,placed,customer_email\n9007199254740993,2026-03-04 05:06:07,a@shop.example.com\n0042,2026-03-05,b@shop.example.com\nA-1,not a date,c@shop.example.com\n');
     const typed = await keyLines(source, await shapeOf(source, { kind: 'files', format: 'csv', path: 'csv/typed.csv' }, ['order_id', 'placed'], ['customer_email']));
     const texty = await keyLines(source, await shapeOf(source, { kind: 'files', format: 'csv', path: 'csv/texty.csv' }, ['order_id', 'placed'], ['customer_email']));
-    expect(typed).toEqual(['["9007199254740993","2026-03-04T05:06:07.000Z"]\t\\N', '["42","2026-03-05T00:00:00.000Z"]\t\\N']);
+    expect(typed).toEqual(['["9007199254740993","2026-03-04T05:06:07.000Z"]\t\\N', '["0042","2026-03-05T00:00:00.000Z"]\t\\N']);
     expect(texty.slice(0, 2)).toEqual(typed);
     expect(texty[2]).toBe('["A-1","not a date"]\t\\N');
+    // Order numbers with and without leading zeros are different orders, whatever type the column reads as.
+    local.write('csv/zeros.csv', 'order_id,customer_email\n0042,a@shop.example.com\n42,b@shop.example.com\n042,c@shop.example.com\n0,d@shop.example.com\n');
+    const zeros = await keyLines(source, await shapeOf(source, { kind: 'files', format: 'csv', path: 'csv/zeros.csv' }, ['order_id'], ['customer_email']));
+    expect(zeros.map((line) => line.split('\t')[0])).toEqual(['0042', '42', '042', '0']);
   });
 
   it('a file rewritten while it is read: the read fails as transient, or reads one version', async () => {

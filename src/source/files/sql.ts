@@ -39,7 +39,8 @@ export function column(name: string): string {
 const ISO_MILLIS = '%Y-%m-%dT%H:%M:%S.%gZ';
 const ISO_MICROS = '%Y-%m-%dT%H:%M:%S.%fZ';
 /** What a CSV cell must look like to be keyed as an integer, or as a date or timestamp (ISO, no zone or with one). */
-const INTEGER_TEXT = '^-?[0-9]{1,38}$';
+// Leading zeros are part of the text (`0042` and `42` are two order numbers), so such a cell is kept as written.
+const INTEGER_TEXT = '^-?(0|[1-9][0-9]{0,37})$';
 const ISO_TEXT = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$';
 
 /**
