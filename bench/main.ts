@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every performance figure beside its baseline, measured in the same run on
  * the same servers (the machine is shared and noisy, so only same-minute ratios mean anything).
- *   npm run bench -- --quick      under 3 minutes: 100k-row detection, 1M-row files and MySQL detection, 2,000-row send, a short pacing check, CLI latency
+ *   npm run bench -- --quick      about 4 minutes: 100k-row detection, 1M-row files and MySQL detection, 2,000-row send, a short pacing check, CLI latency
  *   npm run bench                 adds 1M-row detection, the 1k / 5k / 20k sending table and longer pacing checks
  *   npm run bench -- --json       one JSON object: { "figures": [ { name, product, baseline, ratio, unit } ] }
  *   npm run bench -- --only mysql one set of figures alone (here the MySQL engine's, on a MariaDB the bench starts)
@@ -21,7 +21,7 @@ import { mysqlDetectionFigures } from './mysql.ts';
 
 const options = new Command()
   .name('bench')
-  .option('--quick', 'the short set (under 3 minutes)')
+  .option('--quick', 'the short set (about 4 minutes)')
   .option('--json', 'print one JSON object instead of a table')
   .option('--only <set>', 'measure one set of figures alone: mysql')
   .parse()
