@@ -168,7 +168,8 @@ export async function spawnProcess(entry: string[], env: NodeJS.ProcessEnv, read
   };
 }
 
-export async function spawnAppWorker(env: BenchEnvironment, scenario: Scenario): Promise<WorkerProcess> {
+/** The product's worker for a scenario; `warehouses` adds other warehouses' variables (WAREHOUSE_<NAME>_URL). */
+export async function spawnAppWorker(env: BenchEnvironment, scenario: Scenario, warehouses: Record<string, string> = {}): Promise<WorkerProcess> {
   // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles", to profile the worker.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return await spawnProcess(
@@ -176,6 +177,7 @@ export async function spawnAppWorker(env: BenchEnvironment, scenario: Scenario):
     {
       DATABASE_URL: scenario.url,
       WAREHOUSE_DATABASE_URL: scenario.readerUrl,
+      ...warehouses,
       TEMPORAL_ADDRESS: env.temporalAddress,
       TEMPORAL_TASK_QUEUE: scenario.taskQueue,
       TRUSTPILOT_API_URL: env.fake.apiUrl,

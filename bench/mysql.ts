@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { saveActivation, saveDestination } from '../src/db/config-store.ts';
 import { FAKE_DEFAULTS } from '../src/fake-trustpilot/server.ts';
 import { startMariaDb } from '../test/integration/mariadb-server.ts';
-import { createScenario, spawnProcess, WORKER_NODE_FLAGS, type BenchEnvironment, type Scenario, type WorkerProcess } from './environment.ts';
+import { createScenario, spawnAppWorker, type BenchEnvironment, type Scenario, type WorkerProcess } from './environment.ts';
 import { median, type Figure } from './figures.ts';
 
 /**
@@ -67,29 +67,6 @@ async function selectAndAntiJoin(scenario: Scenario, readerUrl: string): Promise
   }
 }
 
-async function spawnMySqlWorker(env: BenchEnvironment, scenario: Scenario, readerUrl: string): Promise<WorkerProcess> {
-  return await spawnProcess(
-    [...WORKER_NODE_FLAGS, 'dist/worker.js'],
-    {
-      DATABASE_URL: scenario.url,
-      WAREHOUSE_DATABASE_URL: scenario.readerUrl,
-      WAREHOUSE_SHOP_URL: readerUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_TASK_QUEUE: scenario.taskQueue,
-      TRUSTPILOT_API_URL: env.fake.apiUrl,
-      TRUSTPILOT_INVITATIONS_API_URL: env.fake.invitationsApiUrl,
-      TRUSTPILOT_API_KEY: FAKE_DEFAULTS.apiKey,
-      TRUSTPILOT_API_SECRET: FAKE_DEFAULTS.apiSecret,
-      TRUSTPILOT_BUSINESS_USER_ID: FAKE_DEFAULTS.businessUserId,
-      METRICS_BIND_ADDRESS: 'off',
-      MALLOC_ARENA_MAX: '2',
-      LOG_LEVEL: 'info',
-      TEMPORAL_LOG_LEVEL: 'ERROR',
-    },
-    '"msg":"worker started"',
-  );
-}
-
 /** A run over a MySQL table of `rows` rows, all of them already sent: the cost of detecting nothing new. */
 export async function mysqlDetectionFigures(env: BenchEnvironment, rows: number, repeats: number, log: (line: string) => void): Promise<Figure[]> {
   const server = await startMariaDb();
@@ -111,7 +88,7 @@ export async function mysqlDetectionFigures(env: BenchEnvironment, rows: number,
       insert into app.ledger (activation_id, row_key, status, fingerprint, first_run_id, last_run_id, sent_at)
       select 'bench', 'R-' || lpad(n::text, 8, '0'), 'sent', null, 1, 1, now() from generate_series(1, ${rows}) n`.execute(scenario.app.db);
     await sql`analyze app.ledger`.execute(scenario.app.db);
-    worker = await spawnMySqlWorker(env, scenario, readerUrl);
+    worker = await spawnAppWorker(env, scenario, { WAREHOUSE_SHOP_URL: readerUrl });
     const products: number[] = [];
     const baselines: number[] = [];
     for (let repeat = 0; repeat < repeats; repeat++) {
