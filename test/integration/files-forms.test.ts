@@ -54,6 +54,13 @@ describe('what the files engine reads', () => {
     const latin: SourceRef = { kind: 'files', format: 'csv', path: 'csv/latin.csv', csv: { delimiter: '|', encoding: 'latin-1' } };
     const latinShape = await shapeOf(source, latin, ['order_id'], ['customer_name']);
     expect((await source.readRows(latinShape, ['L-1'], LIMITS)).get('L-1')?.values.customer_name).toBe('Zoë Müller');
+    // Without the encoding, the error says which option to set, and quotes nothing of the line.
+    const unset = await source.describe({ kind: 'files', format: 'csv', path: 'csv/latin.csv', csv: { delimiter: '|' } }, LIMITS).then(
+      () => 'ran',
+      (error: unknown) => source.describeError(error, { subject: 'segment' }).message,
+    );
+    expect(unset).toMatch(/line 2 of a CSV file is not UTF-8: set the source's csv\.encoding/);
+    expect(unset).not.toContain('Müller');
     const headerless = await source.describe({ kind: 'files', format: 'csv', path: 'csv/noheader.csv', csv: { header: false } }, LIMITS);
     expect(headerless.map((column) => column.name)).toEqual(['column0', 'column1', 'column2']);
   });

@@ -63,7 +63,13 @@ export function duckDbMessage(error: unknown): { type: string; text: string } | 
   return match ? { type: match[1] ?? '', text: (match[2] ?? '').trim() } : undefined;
 }
 
-function withheld(type: string, text: string): string {
+/** DuckDB's own fixed sentence for a CSV that is not UTF-8 (no row value in it). */
+const NOT_UTF8 = /^Invalid unicode \(byte sequence mismatch\) detected\. This file is not utf-8 encoded\.$/m;
+
+function withheld(type: string, text: string, whole: string): string {
+  if (type === 'Invalid Input' && /^CSV Error on Line: (\d+)/.test(text) && NOT_UTF8.test(whole)) {
+    return `line ${/^CSV Error on Line: (\d+)/.exec(text)?.[1]} of a CSV file is not UTF-8: set the source's csv.encoding ('latin-1' or 'utf-16')`;
+  }
   if (type === 'Conversion') return 'a value in the files does not fit its type (a CSV column whose values do not all read as the type detected from the first rows, or a cast in the query)';
   if (type === 'Invalid Input' && /^CSV Error on Line: (\d+)/.test(text)) {
     return `line ${/^CSV Error on Line: (\d+)/.exec(text)?.[1]} of a CSV file does not parse with its detected or configured options (delimiter, quote, header, encoding, number of columns)`;
@@ -115,7 +121,7 @@ export function describeFilesError(error: unknown, context: SourceErrorContext, 
     const hint = /^Error when sniffing file/.test(text) ? ': its dialect could not be detected; set the source\'s csv options (delimiter, quote, header, encoding)' : '';
     return new SourceError(`${context.subject}: ${shown.split(root.uri).join('')}${hint} (${label})`, kind, label, problem);
   }
-  return new SourceError(`${context.subject}: ${withheld(type, text)} (${label}; ${WITHHELD})`, kind, label, problem);
+  return new SourceError(`${context.subject}: ${withheld(type, text, error instanceof Error ? error.message : '')} (${label}; ${WITHHELD})`, kind, label, problem);
 }
 
 /** Problems the engine found itself (no file at the path) carry what validate should do about them. */
