@@ -118,6 +118,12 @@ export interface AccessReport {
   findings: { problem: string; fix: readonly string[] }[];
 }
 
+/** How a keyed read reads: only the fingerprints (a rejected row's check), and who hears of its progress. */
+export interface ReadRowsOptions {
+  fingerprintsOnly?: boolean;
+  onProgress?: (progress: ReadProgress) => void;
+}
+
 /**
  * One warehouse, read by one engine. Row streams are Postgres COPY text: one row per line, columns
  * separated by a tab, `\N` for NULL, backslash, tab, newline and carriage return escaped; the app
@@ -140,7 +146,7 @@ export interface SegmentSource {
     shape: SourceShape,
     keys: readonly string[],
     limits: ReadLimits,
-    options?: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void },
+    options?: ReadRowsOptions,
   ): Promise<Map<string, KeyedRow>>;
   /** what the connection may do beyond reading; checked at start, at validate and apply, and before every read */
   checkAccess(options?: { appRole?: string }): Promise<AccessReport>;

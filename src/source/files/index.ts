@@ -7,7 +7,7 @@ import type {
   ActivationSource,
   KeyedRow,
   ReadLimits,
-  ReadProgress,
+  ReadRowsOptions,
   ScanRange,
   ScanReadOptions,
   SegmentSource,
@@ -79,7 +79,7 @@ class FilesSource implements SegmentSource {
     shape: SourceShape,
     keys: readonly string[],
     limits: ReadLimits,
-    options: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void } = {},
+    options: ReadRowsOptions = {},
   ): Promise<Map<string, KeyedRow>> {
     await this.guard();
     return await readRowsByKeys(this.settings, shape, keys, limits, options);

@@ -2,7 +2,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { copyLine } from '../copy-text.ts';
-import type { KeyedRow, ReadLimits, ReadProgress, ScanRange, ScanReadOptions, SourceColumn, SourceRef, SourceShape } from '../types.ts';
+import type { KeyedRow, ReadLimits, ReadRowsOptions, ScanRange, ScanReadOptions, SourceColumn, SourceRef, SourceShape } from '../types.ts';
 import { duckdb, withDuckDb, type EngineSettings, type FilesSession } from './instance.ts';
 import { csvTypes, FilesChanged, tableExpression, unchanged, type TableExpression } from './sources.ts';
 import { column, cursorCondition, cursorText, fingerprintExpression, kindOfDuckDbType, rowKeyExpression } from './sql.ts';
@@ -143,7 +143,7 @@ export async function readRowsByKeys(
   shape: SourceShape,
   keys: readonly string[],
   limits: ReadLimits,
-  options: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void } = {},
+  options: ReadRowsOptions = {},
 ): Promise<Map<string, KeyedRow>> {
   const rows = new Map<string, KeyedRow>();
   if (keys.length === 0) return rows;

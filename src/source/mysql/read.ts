@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { compositeKey, copyLine } from '../copy-text.ts';
-import { rowKeyParts, type KeyedRow, type ReadLimits, type ReadProgress, type ScanRange, type ScanReadOptions, type SourceColumn, type SourceRef, type SourceShape } from '../types.ts';
+import { rowKeyParts, type KeyedRow, type ReadLimits, type ReadRowsOptions, type ScanRange, type ScanReadOptions, type SourceColumn, type SourceRef, type SourceShape } from '../types.ts';
 import type { MySqlWarehouse } from './connection.ts';
 import { column, columnOf, textOf, cursorCondition, cursorExpression, fingerprintExpression, keyLookupCondition, keyPartExpression, sourceExpression } from './sql.ts';
 
@@ -90,7 +90,7 @@ export async function readRowsByKeys(
   shape: SourceShape,
   keys: readonly string[],
   limits: ReadLimits,
-  options: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void } = {},
+  options: ReadRowsOptions = {},
 ): Promise<Map<string, KeyedRow>> {
   const rows = new Map<string, KeyedRow>();
   if (keys.length === 0) return rows;

@@ -7,7 +7,7 @@ import {
   type ActivationSource,
   type KeyedRow,
   type ReadLimits,
-  type ReadProgress,
+  type ReadRowsOptions,
   type ScanRange,
   type ScanReadOptions,
   type SegmentSource,
@@ -70,7 +70,7 @@ export class PostgresSource implements SegmentSource {
     shape: SourceShape,
     keys: readonly string[],
     limits: ReadLimits,
-    options: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void } = {},
+    options: ReadRowsOptions = {},
   ): Promise<Map<string, KeyedRow>> {
     return readRowsByKeys(this.connection, shape, keys, limits, options);
   }

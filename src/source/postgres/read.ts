@@ -11,7 +11,7 @@ import {
   rowKeyExpression,
   sourceExpression,
 } from './sql.ts';
-import type { KeyedRow, ReadLimits, ReadProgress, ScanRange, ScanReadOptions, SourceColumn, SourceRef, SourceShape } from '../types.ts';
+import type { KeyedRow, ReadLimits, ReadRowsOptions, ScanRange, ScanReadOptions, SourceColumn, SourceRef, SourceShape } from '../types.ts';
 import type { PostgresWarehouse as Warehouse } from './connection.ts';
 
 /** The source's columns, as the reader role sees them (a missing grant fails here with 42501). */
@@ -86,7 +86,7 @@ export async function readRowsByKeys(
   shape: SourceShape,
   keys: readonly string[],
   limits: ReadLimits,
-  options: { fingerprintsOnly?: boolean; onProgress?: (progress: ReadProgress) => void } = {},
+  options: ReadRowsOptions = {},
 ): Promise<Map<string, KeyedRow>> {
   const rows = new Map<string, KeyedRow>();
   if (keys.length === 0) return rows;
