@@ -2,12 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { sql } from 'kysely';
 import { from as copyFrom } from 'pg-copy-streams';
-import { saveActivation, saveDestination } from '../src/db/config-store.ts';
-import { FAKE_DEFAULTS } from '../src/fake-trustpilot/server.ts';
-import { createScenario, spawnAppWorker, type BenchEnvironment, type Scenario, type WorkerProcess } from './environment.ts';
-import { median, type Figure } from './figures.ts';
+import { createScenario, type BenchEnvironment, type Scenario } from './environment.ts';
+import type { Figure } from './figures.ts';
+import { rowsLabel, seededDetectionFigures } from './seeded-detection.ts';
 
 /**
  * Detection over a files warehouse: a run over N rows of an export (Parquet part files, or CSV)
@@ -17,7 +15,6 @@ import { median, type Figure } from './figures.ts';
  */
 
 const PARTS = 4;
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 
 async function writeExport(folder: string, rows: number, format: 'parquet' | 'csv'): Promise<void> {
   const instance = await DuckDBInstance.create(':memory:');
@@ -76,51 +73,24 @@ export async function filesDetectionFigures(env: BenchEnvironment, rows: number,
   const root = mkdtempSync(join(tmpdir(), 'tpi-bench-files-'));
   const folder = join(root, 'export');
   const scenario = await createScenario(env, `files${format}${rows}`);
-  let worker: WorkerProcess | undefined;
+  const kind = format === 'parquet' ? 'Parquet' : 'CSV';
   try {
     await writeExport(folder, rows, format);
-    await saveDestination(scenario.app.db, { id: 'bench', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: { calls: 1_000_000, perSeconds: 1 } });
-    await saveActivation(scenario.app.db, {
-      id: 'bench',
-      destinationId: 'bench',
-      source: { kind: 'files', warehouse: 'exports', format, path: 'export' },
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-      schedule: { every: '1d' },
-    });
-    await sql`insert into app.runs (activation_id, workflow_id, status, config, finished_at) values ('bench', 'bench-seed', 'succeeded', '{}', now())`.execute(scenario.app.db);
-    await sql`
-      insert into app.ledger (activation_id, row_key, status, fingerprint, first_run_id, last_run_id, sent_at)
-      select 'bench', 'R-' || lpad(n::text, 8, '0'), 'sent', null, 1, 1, now() from generate_series(1, ${rows}) n`.execute(scenario.app.db);
-    await sql`analyze app.ledger`.execute(scenario.app.db);
-    worker = await spawnAppWorker(env, scenario, { WAREHOUSE_EXPORTS_URL: `file://${root}` });
-    const products: number[] = [];
-    const baselines: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) {
-      const baseline = await duckDbCopyAndAntiJoin(scenario, folder, format);
-      const started = performance.now();
-      const summary = await (await scenario.client.start('bench')).result();
-      const seconds = (performance.now() - started) / 1000;
-      if (summary.newRows !== 0 || summary.sourceRows !== rows) throw new Error(`unexpected detection result: ${JSON.stringify(summary)}`);
-      products.push(seconds);
-      baselines.push(baseline);
-      log(`  detect ${rows} ${format} rows (files): run ${seconds.toFixed(2)}s, DuckDB key column + anti-join ${baseline.toFixed(2)}s`);
-    }
-    const label = rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
-    return [
+    return await seededDetectionFigures(
+      env,
+      scenario,
       {
-        name: `detect, files: ${label}-row ${format === 'parquet' ? 'Parquet' : 'CSV'} export (${PARTS} part files), none new (min of ${repeats})`,
-        product: round(Math.min(...products)),
-        baseline: round(Math.min(...baselines)),
-        ratio: round(Math.min(...products) / Math.min(...baselines), 2),
-        unit: 's',
-        target: '≤ 3',
-        note: `median ${median(products).toFixed(2)}s vs ${median(baselines).toFixed(2)}s`,
+        source: { kind: 'files', warehouse: 'exports', format, path: 'export' },
+        warehouses: { WAREHOUSE_EXPORTS_URL: `file://${root}` },
+        rows,
+        repeats,
+        baseline: () => duckDbCopyAndAntiJoin(scenario, folder, format),
+        subject: `files: ${rowsLabel(rows)}-row ${kind} export (${PARTS} part files)`,
+        logLine: (run, baseline) => `detect ${rows} ${format} rows (files): run ${run.toFixed(2)}s, DuckDB key column + anti-join ${baseline.toFixed(2)}s`,
       },
-      { name: `worker peak RSS, detecting a ${label}-row ${format === 'parquet' ? 'Parquet' : 'CSV'} export`, product: round(worker.peakRssMiB(), 0), baseline: null, ratio: null, unit: 'MiB', target: '< 250' },
-    ];
+      log,
+    );
   } finally {
-    await worker?.stop();
     await scenario.close();
     rmSync(root, { recursive: true, force: true });
   }

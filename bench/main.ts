@@ -4,7 +4,7 @@
  *   npm run bench -- --quick      about 4 minutes: 100k-row detection, 1M-row files and MySQL detection, 2,000-row send, a short pacing check, CLI latency
  *   npm run bench                 adds 1M-row detection, the 1k / 5k / 20k sending table and longer pacing checks
  *   npm run bench -- --json       one JSON object: { "figures": [ { name, product, baseline, ratio, unit } ] }
- *   npm run bench -- --only mysql one set of figures alone (here the MySQL engine's, on a MariaDB the bench starts)
+ *   npm run bench -- --only mysql one set of figures alone: mysql (on a MariaDB the bench starts) or files (1M-row Parquet and CSV exports)
  * Ports: Postgres and the Temporal dev server get free ports picked just before they bind; the
  * fake Trustpilot binds port 0 itself.
  */
@@ -23,10 +23,10 @@ const options = new Command()
   .name('bench')
   .option('--quick', 'the short set (about 4 minutes)')
   .option('--json', 'print one JSON object instead of a table')
-  .option('--only <set>', 'measure one set of figures alone: mysql')
+  .option('--only <set>', 'measure one set of figures alone: mysql or files')
   .parse()
   .opts<{ quick?: boolean; json?: boolean; only?: string }>();
-if (options.only !== undefined && options.only !== 'mysql') throw new Error(`--only takes mysql; got ${options.only}`);
+if (options.only !== undefined && options.only !== 'mysql' && options.only !== 'files') throw new Error(`--only takes mysql or files; got ${options.only}`);
 
 // The Temporal dev server prints its banner on the stdout it inherits. With --json, stdout must
 // carry the one JSON object alone: the bench runs again as a child whose stdout goes to stderr
@@ -62,7 +62,10 @@ const figures: Figure[] = [];
 try {
   log(`machine: ${machine()}`);
   if (options.only === 'mysql') figures.push(...(await mysqlDetectionFigures(env, 1_000_000, 3, log)));
-  else await allFigures();
+  else if (options.only === 'files') {
+    figures.push(...(await filesDetectionFigures(env, 1_000_000, 'parquet', 3, log)));
+    figures.push(...(await filesDetectionFigures(env, 1_000_000, 'csv', 1, log)));
+  } else await allFigures();
 } finally {
   await env.close();
 }

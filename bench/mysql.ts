@@ -1,12 +1,10 @@
-import { sql } from 'kysely';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { from as copyFrom } from 'pg-copy-streams';
-import { saveActivation, saveDestination } from '../src/db/config-store.ts';
-import { FAKE_DEFAULTS } from '../src/fake-trustpilot/server.ts';
 import { startMariaDb } from '../test/integration/mariadb-server.ts';
-import { createScenario, spawnAppWorker, type BenchEnvironment, type Scenario, type WorkerProcess } from './environment.ts';
-import { median, type Figure } from './figures.ts';
+import { createScenario, type BenchEnvironment, type Scenario } from './environment.ts';
+import type { Figure } from './figures.ts';
+import { rowsLabel, seededDetectionFigures } from './seeded-detection.ts';
 
 /**
  * Detection over a MySQL warehouse (MariaDB, started as the tests start it): a run over a table of
@@ -17,7 +15,6 @@ import { median, type Figure } from './figures.ts';
 
 const READER = { user: 'bench_mysql_reader', password: 'bench-mysql-reader' };
 const DATABASE = 'bench_shop';
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 
 async function createOrders(adminUrl: string, rows: number): Promise<string> {
   const url = new URL(adminUrl);
@@ -71,51 +68,23 @@ async function selectAndAntiJoin(scenario: Scenario, readerUrl: string): Promise
 export async function mysqlDetectionFigures(env: BenchEnvironment, rows: number, repeats: number, log: (line: string) => void): Promise<Figure[]> {
   const server = await startMariaDb();
   const scenario = await createScenario(env, `mysql${rows}`);
-  let worker: WorkerProcess | undefined;
   try {
     const readerUrl = await createOrders(server.adminUrl, rows);
-    await saveDestination(scenario.app.db, { id: 'bench', businessUnitId: FAKE_DEFAULTS.businessUnitId, invitationType: 'service', rateLimit: { calls: 1_000_000, perSeconds: 1 } });
-    await saveActivation(scenario.app.db, {
-      id: 'bench',
-      destinationId: 'bench',
-      source: { kind: 'table', warehouse: 'shop', schema: DATABASE, name: 'orders' },
-      primaryKey: 'order_id',
-      mapping: { consumerName: 'customer_name', consumerEmail: 'customer_email', referenceNumber: 'order_id' },
-      schedule: { every: '1d' },
-    });
-    await sql`insert into app.runs (activation_id, workflow_id, status, config, finished_at) values ('bench', 'bench-seed', 'succeeded', '{}', now())`.execute(scenario.app.db);
-    await sql`
-      insert into app.ledger (activation_id, row_key, status, fingerprint, first_run_id, last_run_id, sent_at)
-      select 'bench', 'R-' || lpad(n::text, 8, '0'), 'sent', null, 1, 1, now() from generate_series(1, ${rows}) n`.execute(scenario.app.db);
-    await sql`analyze app.ledger`.execute(scenario.app.db);
-    worker = await spawnAppWorker(env, scenario, { WAREHOUSE_SHOP_URL: readerUrl });
-    const products: number[] = [];
-    const baselines: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) {
-      const baseline = await selectAndAntiJoin(scenario, readerUrl);
-      const started = performance.now();
-      const summary = await (await scenario.client.start('bench')).result();
-      const seconds = (performance.now() - started) / 1000;
-      if (summary.newRows !== 0 || summary.sourceRows !== rows) throw new Error(`unexpected detection result: ${JSON.stringify(summary)}`);
-      products.push(seconds);
-      baselines.push(baseline);
-      log(`  detect ${rows} rows (MySQL, ${server.version}): run ${seconds.toFixed(2)}s, streamed SELECT of the key + anti-join ${baseline.toFixed(2)}s`);
-    }
-    const label = rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
-    return [
+    return await seededDetectionFigures(
+      env,
+      scenario,
       {
-        name: `detect, MySQL (MariaDB): ${label}-row table, none new (min of ${repeats})`,
-        product: round(Math.min(...products)),
-        baseline: round(Math.min(...baselines)),
-        ratio: round(Math.min(...products) / Math.min(...baselines), 2),
-        unit: 's',
-        target: '≤ 3',
-        note: `median ${median(products).toFixed(2)}s vs ${median(baselines).toFixed(2)}s`,
+        source: { kind: 'table', warehouse: 'shop', schema: DATABASE, name: 'orders' },
+        warehouses: { WAREHOUSE_SHOP_URL: readerUrl },
+        rows,
+        repeats,
+        baseline: () => selectAndAntiJoin(scenario, readerUrl),
+        subject: `MySQL (MariaDB): ${rowsLabel(rows)}-row table`,
+        logLine: (run, baseline) => `detect ${rows} rows (MySQL, ${server.version}): run ${run.toFixed(2)}s, streamed SELECT of the key + anti-join ${baseline.toFixed(2)}s`,
       },
-      { name: `worker peak RSS, detecting a ${label}-row MySQL table`, product: round(worker.peakRssMiB(), 0), baseline: null, ratio: null, unit: 'MiB', target: '< 250' },
-    ];
+      log,
+    );
   } finally {
-    await worker?.stop();
     await scenario.close();
     await server.stop();
   }
