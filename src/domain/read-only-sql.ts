@@ -1,3 +1,5 @@
+import { tokenizeWith } from './tokenize.ts';
+
 /*
  * A first, friendly line of defence for activation queries: it explains the mistake at
  * configuration time. It is not the security boundary; the source reader runs every
@@ -171,15 +173,7 @@ const DOLLAR_QUOTE_DELIMITER = /\$(?:[A-Za-z_\u0080-\uFFFF][A-Za-z0-9_\u0080-\uF
  * tokens then stop before it.
  */
 function tokenize(sql: string): { tokens: Token[]; complete: boolean } {
-  const tokens: Token[] = [];
-  let index = 0;
-  while (index < sql.length) {
-    const token = tokenAt(sql, index);
-    if (token === undefined) return { tokens, complete: false };
-    tokens.push(token);
-    index = token.end;
-  }
-  return { tokens, complete: true };
+  return tokenizeWith(sql, tokenAt);
 }
 
 /** The token starting at `start`, undefined when it is an unterminated string, quoted identifier or comment. */

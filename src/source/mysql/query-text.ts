@@ -1,3 +1,5 @@
+import { tokenizeWith } from '../../domain/tokenize.ts';
+
 /**
  * A segment's SQL as MySQL and MariaDB lex it, as far as telling code from strings, quoted
  * identifiers and comments goes: enough to drop what follows its last statement (a `;`, a
@@ -70,15 +72,7 @@ function tokenAt(sql: string, start: number): Token | undefined {
 }
 
 function tokenize(sql: string): { tokens: Token[]; complete: boolean } {
-  const tokens: Token[] = [];
-  let index = 0;
-  while (index < sql.length) {
-    const token = tokenAt(sql, index);
-    if (token === undefined) return { tokens, complete: false };
-    tokens.push(token);
-    index = token.end;
-  }
-  return { tokens, complete: true };
+  return tokenizeWith(sql, tokenAt);
 }
 
 /**
